@@ -1,0 +1,19 @@
+//! Pieces every ferrohub binary agrees on: wire types, names, secrets and the proxy client.
+//!
+//! # Layout
+//! - [`secret`]: a wrapper that keeps secrets out of logs, and random token generation.
+//! - [`env`]: the names of environment variables read or set across the binaries.
+//! - [`routes`]: route specs and the configurable-http-proxy REST wire types.
+//! - [`proxy_client`]: a client for that REST API, used by the hub and the manager.
+//! - [`api_error`]: JupyterHub's `{"status", "message"}` error body.
+//!
+//! This crate is a leaf: no web framework, database or Docker client lives here.
+
+pub mod api_error;
+pub mod env;
+pub mod proxy_client;
+pub mod routes;
+pub mod secret;
+
+/// The version every binary reports (`--version`, `X-JupyterHub-Version` carries JupyterHub's).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
