@@ -1,1 +1,181 @@
-fn main() {}
+//! `ferrohub`: parse the command line and configuration, start logging, bind, and run.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use ferrohub::config::{ConfigSource, HubConfig, Overrides, EXAMPLE_CONFIG};
+use std::path::PathBuf;
+
+/// A JupyterHub-compatible hub.
+///
+/// Any configuration key can also be given as --Table.key=value, e.g.
+/// --JupyterHub.base_url=/jupyter/ or --Spawner.start_timeout=120.
+#[derive(Parser, Debug)]
+#[command(name = "ferrohub", version, about, long_about = None)]
+struct Cli {
+    /// The configuration file (TOML); see --generate-config.
+    #[arg(short = 'f', long = "config", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print an example configuration with every key at its default, and exit.
+    #[arg(long)]
+    generate_config: bool,
+    /// Log level: error, warn, info, debug or trace (Python's names work too).
+    #[arg(long, default_value = "info", value_name = "LEVEL")]
+    log_level: String,
+    /// Shorthand for --log-level debug.
+    #[arg(long)]
+    debug: bool,
+    /// Log as human-readable lines or as JSON objects.
+    #[arg(long, value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
+    /// The public IP address (sets the host of JupyterHub.bind_url).
+    #[arg(long)]
+    ip: Option<String>,
+    /// The public port (sets the port of JupyterHub.bind_url).
+    #[arg(long)]
+    port: Option<u16>,
+    /// JupyterHub.base_url
+    #[arg(long)]
+    base_url: Option<String>,
+    /// JupyterHub.db_url
+    #[arg(long = "db", value_name = "URL")]
+    db_url: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create the database or bring its schema up to date, then exit.
+    UpgradeDb,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+/// Split `--Table.key=value` and `--Table.key value` settings out of the arguments, as
+/// JupyterHub's command line accepts them, leaving the rest for clap.
+fn split_dotted_args(args: Vec<String>) -> (Vec<String>, Overrides) {
+    let mut rest = Vec::new();
+    let mut overrides = Overrides::default();
+    let mut iter = args.into_iter().peekable();
+    while let Some(arg) = iter.next() {
+        let dotted = arg
+            .strip_prefix("--")
+            .filter(|name| name.starts_with(|c: char| c.is_ascii_uppercase()))
+            .filter(|name| name.split('=').next().unwrap_or("").contains('.'));
+        match dotted {
+            Some(name) => {
+                let (key, value) = match name.split_once('=') {
+                    Some((k, v)) => (k.to_owned(), v.to_owned()),
+                    None => (name.to_owned(), iter.next().unwrap_or_default()),
+                };
+                overrides.push(&key, &value, ConfigSource::CommandLine(format!("--{key}")));
+            }
+            None => rest.push(arg),
+        }
+    }
+    (rest, overrides)
+}
+
+fn init_tracing(level: &str, format: LogFormat) -> anyhow::Result<()> {
+    let level = match level.to_ascii_lowercase().as_str() {
+        "critical" | "error" => "error",
+        "warning" | "warn" => "warn",
+        "info" => "info",
+        "debug" => "debug",
+        "trace" => "trace",
+        other => anyhow::bail!("unknown log level `{other}`; use error, warn, info, debug or trace"),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},sqlx=warn")));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler cannot fail at start-up");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let (args, mut overrides) = split_dotted_args(std::env::args().collect());
+    let cli = Cli::parse_from(args);
+    if cli.generate_config {
+        print!("{EXAMPLE_CONFIG}");
+        return Ok(());
+    }
+    init_tracing(if cli.debug { "debug" } else { &cli.log_level }, cli.log_format)?;
+
+    let mut layers = Overrides::from_env(std::env::vars());
+    for (key, value, flag) in [
+        ("JupyterHub.base_url", &cli.base_url, "--base-url"),
+        ("JupyterHub.db_url", &cli.db_url, "--db"),
+    ] {
+        if let Some(v) = value {
+            layers.push(key, &format!("{v:?}"), ConfigSource::CommandLine(flag.into()));
+        }
+    }
+    layers.extend(std::mem::take(&mut overrides));
+    let mut config = HubConfig::load(cli.config.as_deref(), &layers)
+        .context("the configuration cannot be used")?;
+    if cli.ip.is_some() || cli.port.is_some() {
+        let mut url = config.public_url();
+        if let Some(ip) = &cli.ip {
+            url.set_host(Some(ip)).with_context(|| format!("--ip {ip} is not an address"))?;
+        }
+        if let Some(port) = cli.port {
+            let _ = url.set_port(Some(port));
+        }
+        config.hub.bind_url = url.as_str().trim_end_matches('/').to_owned();
+        config.validate().context("the configuration cannot be used")?;
+    }
+
+    if let Some(Command::UpgradeDb) = cli.command {
+        ferrohub::store::open(&config.db_url()).await?;
+        tracing::info!(db_url = %config.hub.db_url, "database schema is up to date");
+        return Ok(());
+    }
+
+    let hub_addr = {
+        let url = url::Url::parse(&config.hub.hub_bind_url)?;
+        format!(
+            "{}:{}",
+            url.host_str().unwrap_or("127.0.0.1"),
+            url.port_or_known_default().unwrap_or(8081)
+        )
+    };
+    let listener = tokio::net::TcpListener::bind(&hub_addr)
+        .await
+        .with_context(|| format!("cannot listen on {hub_addr} (JupyterHub.hub_bind_url)"))?;
+    ferrohub::run(config, ferrohub::HubEnv::from_process(), listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotted_args_are_split_out() {
+        let args = ["ferrohub", "--JupyterHub.base_url=/x/", "--Spawner.cmd", "[\"a\"]", "--debug"]
+            .map(String::from)
+            .to_vec();
+        let (rest, overrides) = split_dotted_args(args);
+        assert_eq!(rest, vec!["ferrohub", "--debug"]);
+        let c = HubConfig::load(None, &overrides).unwrap();
+        assert_eq!(c.hub.base_url, "/x/");
+        assert_eq!(c.spawner.cmd, vec!["a"]);
+    }
+}

@@ -1,0 +1,3 @@
+//! JupyterHub's REST API under `/hub/api`, one module per resource.
+
+pub mod info;

@@ -1,0 +1,3 @@
+//! Accounts and how users prove who they are.
+
+pub mod password_links;

@@ -1,0 +1,350 @@
+//! The hub's configuration: one typed struct whose tables mirror JupyterHub's configuration
+//! classes, so `c.JupyterHub.bind_url = ...` becomes `[JupyterHub] bind_url = ...`.
+//!
+//! Defaults equal JupyterHub's where JupyterHub has the same setting; where ferrohub differs
+//! (the public address binds loopback, the proxy is `ferrohub-proxy`, the authenticator is
+//! `native`) the field says so. Loading and layering live in [`load`]; the example file at the
+//! workspace root documents every key and is parsed by a test.
+
+mod load;
+mod validate;
+
+pub use load::{ConfigError, ConfigSource, Overrides};
+pub use validate::{DbUrl, AUTHENTICATORS, SPAWNERS};
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The example configuration, with every key at its default. `ferrohub --generate-config`
+/// prints it.
+pub const EXAMPLE_CONFIG: &str = include_str!("../../../jupyterhub_config.example.toml");
+
+/// The whole configuration of the hub.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubConfig {
+    #[serde(rename = "JupyterHub", default)]
+    pub hub: JupyterHubConfig,
+    #[serde(rename = "Authenticator", default)]
+    pub authenticator: AuthenticatorConfig,
+    #[serde(rename = "Spawner", default)]
+    pub spawner: SpawnerConfig,
+    #[serde(rename = "ConfigurableHTTPProxy", default)]
+    pub proxy: ProxyConfig,
+    #[serde(rename = "NativeAuthenticator", default)]
+    pub native_authenticator: NativeAuthenticatorConfig,
+    #[serde(rename = "DummyAuthenticator", default)]
+    pub dummy_authenticator: DummyAuthenticatorConfig,
+    #[serde(rename = "LocalProcessSpawner", default)]
+    pub local_process_spawner: LocalProcessSpawnerConfig,
+}
+
+/// `[JupyterHub]`: the application as a whole.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JupyterHubConfig {
+    /// The public URL users reach (the proxy's public side). JupyterHub binds every interface
+    /// (`http://:8000`); ferrohub binds loopback unless told otherwise.
+    pub bind_url: String,
+    /// Where the hub itself listens.
+    pub hub_bind_url: String,
+    /// How the proxy and single-user servers reach the hub; empty means `hub_bind_url`.
+    pub hub_connect_url: String,
+    /// The URL prefix of everything the hub serves; always starts and ends with `/`.
+    pub base_url: String,
+    /// `sqlite:///relative.sqlite`, `sqlite:////absolute/path.sqlite` or `postgresql://...`.
+    pub db_url: String,
+    /// The file holding the hex cookie secret, created with mode 0600 when missing.
+    pub cookie_secret_file: PathBuf,
+    /// Days a login cookie stays valid.
+    pub cookie_max_age_days: f64,
+    /// `native` (accounts in the database), `dummy`; more in later releases.
+    pub authenticator_class: String,
+    /// `local` (a local process); more in later releases.
+    pub spawner_class: String,
+    pub allow_named_servers: bool,
+    /// 0 means no limit.
+    pub named_server_limit_per_user: u32,
+    /// How many spawns may be pending at once; 0 means no limit.
+    pub concurrent_spawn_limit: u32,
+    /// How many servers may run at once; 0 means no limit.
+    pub active_server_limit: u32,
+    /// Stop every single-user server when the hub shuts down.
+    pub cleanup_servers: bool,
+    /// Stop the proxy when the hub shuts down, if the hub started it.
+    pub cleanup_proxy: bool,
+    /// Stop a user's servers when they log out.
+    pub shutdown_on_logout: bool,
+    /// Where a user lands after login; empty means their home page.
+    pub default_url: String,
+    /// Seconds between updates of last-activity from the proxy.
+    pub last_activity_interval: u64,
+    /// API pagination: the page size when a client asks for none, and the largest allowed.
+    pub api_page_default_limit: u32,
+    pub api_page_max_limit: u32,
+    /// Services the hub knows (`[[JupyterHub.services]]`).
+    pub services: Vec<ServiceConfig>,
+    /// Roles to create or update at start-up (`[[JupyterHub.load_roles]]`).
+    pub load_roles: Vec<RoleConfig>,
+    /// Groups to create at start-up, name -> members.
+    pub load_groups: BTreeMap<String, Vec<String>>,
+}
+
+impl Default for JupyterHubConfig {
+    fn default() -> Self {
+        JupyterHubConfig {
+            bind_url: "http://127.0.0.1:8000".into(),
+            hub_bind_url: "http://127.0.0.1:8081".into(),
+            hub_connect_url: String::new(),
+            base_url: "/".into(),
+            db_url: "sqlite:///jupyterhub.sqlite".into(),
+            cookie_secret_file: PathBuf::from("jupyterhub_cookie_secret"),
+            cookie_max_age_days: 14.0,
+            authenticator_class: "native".into(),
+            spawner_class: "local".into(),
+            allow_named_servers: false,
+            named_server_limit_per_user: 0,
+            concurrent_spawn_limit: 100,
+            active_server_limit: 0,
+            cleanup_servers: true,
+            cleanup_proxy: true,
+            shutdown_on_logout: false,
+            default_url: String::new(),
+            last_activity_interval: 300,
+            api_page_default_limit: 50,
+            api_page_max_limit: 200,
+            services: Vec::new(),
+            load_roles: Vec::new(),
+            load_groups: BTreeMap::new(),
+        }
+    }
+}
+
+/// One entry of `[[JupyterHub.services]]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceConfig {
+    pub name: String,
+    /// A token the service authenticates with (prefer the environment in real deployments).
+    pub api_token: ferrohub_shared::secret::Secret,
+    /// Where the service listens, if the proxy should route `/services/{name}/` to it.
+    pub url: String,
+    pub admin: bool,
+    /// A command the hub runs as a managed service; empty for an external service.
+    pub command: Vec<String>,
+    pub environment: BTreeMap<String, String>,
+}
+
+/// One entry of `[[JupyterHub.load_roles]]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoleConfig {
+    pub name: String,
+    pub description: String,
+    pub scopes: Vec<String>,
+    pub users: Vec<String>,
+    pub groups: Vec<String>,
+    pub services: Vec<String>,
+}
+
+/// `[Authenticator]`: who may log in and who is an admin, whatever the login method.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthenticatorConfig {
+    /// Users who are admins. When empty, the first start creates an admin named `admin`.
+    pub admin_users: Vec<String>,
+    /// Users allowed to log in besides admins; empty means "anyone the authenticator
+    /// accepts" only together with `allow_all`.
+    pub allowed_users: Vec<String>,
+    pub blocked_users: Vec<String>,
+    pub allow_all: bool,
+    /// Users already in the database may log in even if not in `allowed_users`.
+    pub allow_existing_users: bool,
+    /// Regular expression user names must match; empty accepts JupyterHub's usual names.
+    pub username_pattern: String,
+}
+
+/// `[Spawner]`: how single-user servers are started, whatever the spawner.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpawnerConfig {
+    pub cmd: Vec<String>,
+    pub args: Vec<String>,
+    pub environment: BTreeMap<String, String>,
+    /// Variables passed through from the hub's own environment.
+    pub env_keep: Vec<String>,
+    pub default_url: String,
+    pub notebook_dir: String,
+    /// Seconds a server may take to start before the spawn fails.
+    pub start_timeout: u64,
+    /// Seconds a started server may take to answer HTTP before the spawn fails.
+    pub http_timeout: u64,
+    /// Seconds between checks that a running server is still alive.
+    pub poll_interval: u64,
+    /// Memory limit such as `2G`; empty means none.
+    pub mem_limit: String,
+    pub mem_guarantee: String,
+    /// CPU cores; 0 means no limit.
+    pub cpu_limit: f64,
+    pub cpu_guarantee: f64,
+    /// The address single-user servers listen on.
+    pub ip: String,
+    /// The port single-user servers listen on; 0 picks a free one.
+    pub port: u16,
+    pub disable_user_config: bool,
+    pub debug: bool,
+    /// Stop retrying a user's spawn after this many failures in a row; 0 means never.
+    pub consecutive_failure_limit: u32,
+}
+
+impl Default for SpawnerConfig {
+    fn default() -> Self {
+        SpawnerConfig {
+            cmd: vec!["jupyterhub-singleuser".into()],
+            args: Vec::new(),
+            environment: BTreeMap::new(),
+            env_keep: [
+                "PATH",
+                "PYTHONPATH",
+                "CONDA_ROOT",
+                "CONDA_DEFAULT_ENV",
+                "VIRTUAL_ENV",
+                "LANG",
+                "LC_ALL",
+                "JUPYTERHUB_SINGLEUSER_APP",
+            ]
+            .map(String::from)
+            .to_vec(),
+            default_url: String::new(),
+            notebook_dir: String::new(),
+            start_timeout: 60,
+            http_timeout: 30,
+            poll_interval: 30,
+            mem_limit: String::new(),
+            mem_guarantee: String::new(),
+            cpu_limit: 0.0,
+            cpu_guarantee: 0.0,
+            ip: "127.0.0.1".into(),
+            port: 0,
+            disable_user_config: false,
+            debug: false,
+            consecutive_failure_limit: 0,
+        }
+    }
+}
+
+/// `[ConfigurableHTTPProxy]`: the proxy in front of the hub and the servers.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProxyConfig {
+    /// Start the proxy as a child process; `false` uses one already running at `api_url`.
+    pub should_start: bool,
+    pub api_url: String,
+    /// The proxy's admin token; empty means `CONFIGPROXY_AUTH_TOKEN`, else a fresh random one
+    /// (only possible when the hub starts the proxy).
+    pub auth_token: ferrohub_shared::secret::Secret,
+    /// The proxy command. A bare `ferrohub-proxy` is looked up beside the `ferrohub` binary
+    /// first, then on `PATH`; `configurable-http-proxy` works too.
+    pub command: Vec<String>,
+    /// Where the proxy keeps its routes across restarts (ferrohub-proxy only; empty: none).
+    pub routes_file: PathBuf,
+    /// Where the pid of a proxy started by the hub is written.
+    pub pid_file: PathBuf,
+    /// Seconds between checks that the proxy is alive and holds the hub's routes.
+    pub check_running_interval: u64,
+    pub debug: bool,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig {
+            should_start: true,
+            api_url: "http://127.0.0.1:8001".into(),
+            auth_token: Default::default(),
+            command: vec!["ferrohub-proxy".into()],
+            routes_file: PathBuf::from("jupyterhub-proxy-routes.json"),
+            pid_file: PathBuf::from("jupyterhub-proxy.pid"),
+            check_running_interval: 5,
+            debug: false,
+        }
+    }
+}
+
+/// `[NativeAuthenticator]`: accounts kept in the hub's database.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NativeAuthenticatorConfig {
+    /// Hours an invite or password-reset link stays valid.
+    pub link_lifetime_hours: u64,
+    /// Wrong PINs after which a link is burnt.
+    pub max_pin_attempts: u32,
+    pub minimum_password_length: u32,
+    /// Require upper case, lower case, a digit and a symbol.
+    pub require_mixed_password: bool,
+}
+
+impl Default for NativeAuthenticatorConfig {
+    fn default() -> Self {
+        NativeAuthenticatorConfig {
+            link_lifetime_hours: 24,
+            max_pin_attempts: 3,
+            minimum_password_length: 8,
+            require_mixed_password: true,
+        }
+    }
+}
+
+/// `[DummyAuthenticator]`: any user name logs in (for tests and demos only).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DummyAuthenticatorConfig {
+    /// A password every user must give; empty accepts any.
+    pub password: ferrohub_shared::secret::Secret,
+}
+
+/// `[LocalProcessSpawner]`: signals and grace periods when stopping a local server.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LocalProcessSpawnerConfig {
+    /// Seconds to wait after SIGINT, then SIGTERM, then SIGKILL.
+    pub interrupt_timeout: u64,
+    pub term_timeout: u64,
+    pub kill_timeout: u64,
+}
+
+impl Default for LocalProcessSpawnerConfig {
+    fn default() -> Self {
+        LocalProcessSpawnerConfig {
+            interrupt_timeout: 10,
+            term_timeout: 5,
+            kill_timeout: 5,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example file shows every key, each at its default: parsing it gives exactly the
+    /// defaults, and serialising the defaults gives exactly its keys.
+    #[test]
+    fn example_config_parses_to_the_defaults() {
+        let example = HubConfig::from_toml_str(EXAMPLE_CONFIG).expect("example parses");
+        let from_example = toml::Value::try_from(&example).unwrap();
+        let mut defaults = HubConfig::default();
+        defaults.validate().unwrap();
+        let defaults = toml::Value::try_from(&defaults).unwrap();
+        assert_eq!(from_example, defaults);
+        let written: toml::Table = EXAMPLE_CONFIG.parse().unwrap();
+        for (table, keys) in defaults.as_table().unwrap() {
+            for key in keys.as_table().unwrap().keys() {
+                assert!(
+                    written[table].as_table().unwrap().contains_key(key),
+                    "the example does not show {table}.{key}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! The hub's one mapping from errors to HTTP responses: JSON `{"status", "message"}` under
+//! `/hub/api`, a readable HTML page elsewhere. A 500 says little; the detail goes to the log.
+
+use crate::pages::render_error_page;
+use crate::store::StoreError;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use ferrohub_shared::api_error::ApiErrorBody;
+
+/// An error answered to a client of the REST API.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, what)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict(what) => {
+                ApiError::new(StatusCode::CONFLICT, format!("{what} already exists"))
+            }
+            StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            other => {
+                tracing::error!("storage failed: {other}");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error; the hub's log has the details",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ApiErrorBody {
+            status: self.status.as_u16(),
+            message: self.message,
+        };
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+/// An error answered to a browser: the same information as a page.
+#[derive(Debug)]
+pub struct PageError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        (self.status, Html(render_error_page(self.status, &self.message))).into_response()
+    }
+}

@@ -1,0 +1,150 @@
+//! ferrohub: a JupyterHub-compatible hub.
+//!
+//! # Layout
+//! - [`config`]: the typed configuration, its layers and its checks.
+//! - [`store`]: users, tokens and servers in SQLite (PostgreSQL to come), behind one trait.
+//! - [`auth`]: accounts and one-time password links.
+//! - [`bootstrap`]: first-start admin creation.
+//! - [`proxy`]: starting, checking and stopping the proxy, and the hub's route in it.
+//! - [`routes`]: every path the hub serves; [`api`] and [`pages`] hold the handlers;
+//!   [`error`] is the one mapping from errors to responses.
+//!
+//! [`run`] is the entry point shared by `main.rs` and the tests.
+
+pub mod api;
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod cookie_secret;
+pub mod error;
+pub mod pages;
+pub mod proxy;
+pub mod routes;
+pub mod store;
+
+pub use routes::app;
+
+use config::HubConfig;
+use cookie_secret::CookieSecret;
+use std::future::Future;
+use std::sync::Arc;
+use store::Store;
+use tokio::net::TcpListener;
+
+/// What every handler can reach. Cloning is shallow.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<HubConfig>,
+    pub store: Arc<dyn Store>,
+    pub cookie_secret: Arc<CookieSecret>,
+}
+
+/// Why the hub could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    CookieSecret(#[from] cookie_secret::CookieSecretError),
+    #[error("cannot start the proxy: {0}")]
+    Proxy(#[from] proxy::ProxyStartError),
+    #[error("the hub's HTTP server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Values the hub reads from its environment, passed in so tests control them.
+#[derive(Debug, Clone, Default)]
+pub struct HubEnv {
+    /// `JPY_COOKIE_SECRET`
+    pub cookie_secret: Option<String>,
+    /// `CONFIGPROXY_AUTH_TOKEN`
+    pub proxy_token: Option<String>,
+}
+
+impl HubEnv {
+    pub fn from_process() -> Self {
+        HubEnv {
+            cookie_secret: std::env::var(ferrohub_shared::env::JPY_COOKIE_SECRET).ok(),
+            proxy_token: std::env::var(ferrohub_shared::env::CONFIGPROXY_AUTH_TOKEN).ok(),
+        }
+    }
+}
+
+/// Run the hub on `listener` until `shutdown` completes: open the database, make sure an
+/// admin exists, serve, start the proxy and keep it healthy; at shutdown stop the proxy if
+/// `cleanup_proxy` says so.
+pub async fn run(
+    config: HubConfig,
+    env: HubEnv,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), HubError> {
+    let store = store::open(&config.db_url()).await?;
+    let cookie_secret =
+        cookie_secret::load_or_create(&config.hub.cookie_secret_file, env.cookie_secret.as_deref())?;
+    let admin_links = bootstrap::ensure_admins(store.as_ref(), &config).await?;
+    let state = AppState {
+        config: Arc::new(config.clone()),
+        store,
+        cookie_secret: Arc::new(cookie_secret),
+    };
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut server_stop = stop_rx.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app(state.clone()))
+            .with_graceful_shutdown(async move {
+                let _ = server_stop.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+
+    let proxy = match proxy::Proxy::start(&config, env.proxy_token).await {
+        Ok(p) => Arc::new(p),
+        Err(e) => {
+            let _ = stop_tx.send(true);
+            let _ = server.await;
+            return Err(e.into());
+        }
+    };
+    let public = config.public_url();
+    tracing::info!(
+        "ferrohub {} is running at {}",
+        ferrohub_shared::VERSION,
+        public.as_str().trim_end_matches('/').to_owned() + &config.hub.base_url
+    );
+    for AdminLink { user, link } in &admin_links {
+        tracing::warn!(
+            "admin user `{user}` has no password yet. Open this one-time link within {} hours \
+             and enter PIN {} to set it:\n\n    {}\n",
+            config.native_authenticator.link_lifetime_hours,
+            link.pin.expose(),
+            link.url(&public, &config.hub.base_url)
+        );
+    }
+
+    let supervisor = {
+        let proxy = proxy.clone();
+        tokio::spawn(async move { proxy.supervise().await })
+    };
+    let mut server = server;
+    let served = tokio::select! {
+        () = shutdown => None,
+        result = &mut server => Some(result),
+    };
+    tracing::info!("shutting down");
+    supervisor.abort();
+    let _ = stop_tx.send(true);
+    proxy.shutdown().await;
+    let result = match served {
+        Some(r) => r,
+        None => server.await,
+    };
+    match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(HubError::Serve(e)),
+        Err(join) => Err(HubError::Serve(std::io::Error::other(join))),
+    }
+}
+
+use bootstrap::AdminLink;
