@@ -108,8 +108,19 @@ async fn shutdown_signal() {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    let runtime = tokio::runtime::Runtime::new().expect("the async runtime starts");
+    match runtime.block_on(real_main()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // `{:#}` prints the whole chain on one line; no backtrace, which says nothing to an admin.
+            eprintln!("ferrohub: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn real_main() -> anyhow::Result<()> {
     let (args, mut overrides) = split_dotted_args(std::env::args().collect());
     let cli = Cli::parse_from(args);
     if cli.generate_config {

@@ -206,7 +206,8 @@ fn parse_value(raw: &str) -> Value {
 fn from_table(table: Table) -> Result<HubConfig, ConfigError> {
     serde_path_to_error::deserialize(Value::Table(table)).map_err(|err| {
         let path = err.path().to_string();
-        let message = err.inner().to_string();
+        // The deserializer repeats the path on a second line; the path is reported anyway.
+        let message = err.inner().to_string().lines().next().unwrap_or("").to_owned();
         unknown_key_error(&path, &message).unwrap_or_else(|| ConfigError::Invalid {
             key: path,
             message: message.trim().to_owned(),
