@@ -41,7 +41,10 @@ pub enum CookieSecretError {
 }
 
 /// Load the secret. `from_env` is the value of `JPY_COOKIE_SECRET`, which wins when set.
-pub fn load_or_create(path: &Path, from_env: Option<&str>) -> Result<CookieSecret, CookieSecretError> {
+pub fn load_or_create(
+    path: &Path,
+    from_env: Option<&str>,
+) -> Result<CookieSecret, CookieSecretError> {
     if let Some(hex_value) = from_env.filter(|v| !v.trim().is_empty()) {
         return decode(hex_value, ferrohub_shared::env::JPY_COOKIE_SECRET);
     }

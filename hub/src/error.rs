@@ -64,6 +64,10 @@ pub struct PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        (self.status, Html(render_error_page(self.status, &self.message))).into_response()
+        (
+            self.status,
+            Html(render_error_page(self.status, &self.message)),
+        )
+            .into_response()
     }
 }

@@ -80,8 +80,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), HubError> {
     let store = store::open(&config.db_url()).await?;
-    let cookie_secret =
-        cookie_secret::load_or_create(&config.hub.cookie_secret_file, env.cookie_secret.as_deref())?;
+    let cookie_secret = cookie_secret::load_or_create(
+        &config.hub.cookie_secret_file,
+        env.cookie_secret.as_deref(),
+    )?;
     let admin_links = bootstrap::ensure_admins(store.as_ref(), &config).await?;
     let state = AppState {
         config: Arc::new(config.clone()),

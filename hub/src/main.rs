@@ -87,11 +87,15 @@ fn init_tracing(level: &str, format: LogFormat) -> anyhow::Result<()> {
         "info" => "info",
         "debug" => "debug",
         "trace" => "trace",
-        other => anyhow::bail!("unknown log level `{other}`; use error, warn, info, debug or trace"),
+        other => {
+            anyhow::bail!("unknown log level `{other}`; use error, warn, info, debug or trace")
+        }
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},sqlx=warn")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -127,7 +131,10 @@ async fn real_main() -> anyhow::Result<()> {
         print!("{EXAMPLE_CONFIG}");
         return Ok(());
     }
-    init_tracing(if cli.debug { "debug" } else { &cli.log_level }, cli.log_format)?;
+    init_tracing(
+        if cli.debug { "debug" } else { &cli.log_level },
+        cli.log_format,
+    )?;
 
     let mut layers = Overrides::from_env(std::env::vars());
     for (key, value, flag) in [
@@ -135,7 +142,11 @@ async fn real_main() -> anyhow::Result<()> {
         ("JupyterHub.db_url", &cli.db_url, "--db"),
     ] {
         if let Some(v) = value {
-            layers.push(key, &format!("{v:?}"), ConfigSource::CommandLine(flag.into()));
+            layers.push(
+                key,
+                &format!("{v:?}"),
+                ConfigSource::CommandLine(flag.into()),
+            );
         }
     }
     layers.extend(std::mem::take(&mut overrides));
@@ -144,13 +155,16 @@ async fn real_main() -> anyhow::Result<()> {
     if cli.ip.is_some() || cli.port.is_some() {
         let mut url = config.public_url();
         if let Some(ip) = &cli.ip {
-            url.set_host(Some(ip)).with_context(|| format!("--ip {ip} is not an address"))?;
+            url.set_host(Some(ip))
+                .with_context(|| format!("--ip {ip} is not an address"))?;
         }
         if let Some(port) = cli.port {
             let _ = url.set_port(Some(port));
         }
         config.hub.bind_url = url.as_str().trim_end_matches('/').to_owned();
-        config.validate().context("the configuration cannot be used")?;
+        config
+            .validate()
+            .context("the configuration cannot be used")?;
     }
 
     if let Some(Command::UpgradeDb) = cli.command {
@@ -170,7 +184,13 @@ async fn real_main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&hub_addr)
         .await
         .with_context(|| format!("cannot listen on {hub_addr} (JupyterHub.hub_bind_url)"))?;
-    ferrohub::run(config, ferrohub::HubEnv::from_process(), listener, shutdown_signal()).await?;
+    ferrohub::run(
+        config,
+        ferrohub::HubEnv::from_process(),
+        listener,
+        shutdown_signal(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -180,9 +200,15 @@ mod tests {
 
     #[test]
     fn dotted_args_are_split_out() {
-        let args = ["ferrohub", "--JupyterHub.base_url=/x/", "--Spawner.cmd", "[\"a\"]", "--debug"]
-            .map(String::from)
-            .to_vec();
+        let args = [
+            "ferrohub",
+            "--JupyterHub.base_url=/x/",
+            "--Spawner.cmd",
+            "[\"a\"]",
+            "--debug",
+        ]
+        .map(String::from)
+        .to_vec();
         let (rest, overrides) = split_dotted_args(args);
         assert_eq!(rest, vec!["ferrohub", "--debug"]);
         let c = HubConfig::load(None, &overrides).unwrap();

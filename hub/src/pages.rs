@@ -48,7 +48,10 @@ pub struct ErrorQuery {
 
 /// `GET /hub/error/{code}`: the page the proxy shows when it has no route (404) or the target
 /// is down (503); the proxy's `--error-target` points here.
-pub async fn proxy_error(Path(code): Path<String>, Query(q): Query<ErrorQuery>) -> impl IntoResponse {
+pub async fn proxy_error(
+    Path(code): Path<String>,
+    Query(q): Query<ErrorQuery>,
+) -> impl IntoResponse {
     let status = code
         .parse::<u16>()
         .ok()

@@ -1,1 +1,232 @@
-//! Helpers for the end-to-end tests.
+//! Helpers for the end-to-end tests: find the built binaries, run them in a scratch
+//! directory, capture their output, and poll with deadlines instead of sleeping.
+//!
+//! The binaries are the ones `cargo build --workspace` leaves in the target directory
+//! (`FERROHUB_BIN_DIR` overrides where to look); the test command builds them first.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The path of a workspace binary, e.g. `bin("ferrohub")`.
+pub fn bin(name: &str) -> PathBuf {
+    let dir = std::env::var_os("FERROHUB_BIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            // target/debug/deps/<test binary> -> target/debug
+            let exe = std::env::current_exe().expect("the test knows its own path");
+            exe.parent()
+                .and_then(Path::parent)
+                .expect("test binaries live in target/<profile>/deps")
+                .to_owned()
+        });
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --workspace` before the end-to-end tests",
+        path.display()
+    );
+    path
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("loopback has free ports")
+        .port()
+}
+
+/// A fresh, empty directory under the system's temp dir, removed on drop.
+pub struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    pub fn new(label: &str) -> ScratchDir {
+        let path = std::env::temp_dir().join(format!(
+            "ferrohub-e2e-{label}-{}-{}",
+            std::process::id(),
+            Instant::now().elapsed().as_nanos() ^ u128::from(free_port())
+        ));
+        std::fs::create_dir_all(&path).expect("temp dir is writable");
+        ScratchDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Poll `check` every 50 ms until it returns `Some` or `timeout` passes.
+pub async fn poll<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A running binary whose stdout and stderr are collected. Dropping it sends SIGTERM and,
+/// if it does not exit in time, SIGKILL.
+pub struct Running {
+    child: Child,
+    output: Arc<Mutex<String>>,
+    pub name: String,
+}
+
+impl Running {
+    /// Start `program` with `args` in `dir`.
+    pub fn start(program: &Path, args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Running {
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env_remove("RUST_LOG");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+        let output = Arc::new(Mutex::new(String::new()));
+        for stream in [
+            Box::new(child.stdout.take().expect("piped")) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().expect("piped")),
+        ] {
+            let output = output.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    output
+                        .lock()
+                        .expect("no panics while holding")
+                        .push_str(&(line + "\n"));
+                }
+            });
+        }
+        Running {
+            child,
+            output,
+            name: program
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything printed so far.
+    pub fn output(&self) -> String {
+        self.output.lock().expect("no panics while holding").clone()
+    }
+
+    /// Wait until the output contains `needle`; returns the output.
+    pub async fn wait_for_output(&self, needle: &str, timeout: Duration) -> String {
+        let what = format!("{} to print {needle:?}", self.name);
+        let out = self.output.clone();
+        poll(timeout, &what, || {
+            let out = out.clone();
+            async move {
+                let text = out.lock().expect("no panics while holding").clone();
+                text.contains(needle).then_some(text)
+            }
+        })
+        .await
+    }
+
+    /// Wait for the process to exit by itself.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let name = self.name.clone();
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait works") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} did not exit within {timeout:?}; output:\n{}",
+                self.output()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Send a signal by name (`TERM`, `KILL`, ...).
+    pub fn signal(&self, sig: &str) {
+        signal_pid(self.pid(), sig);
+    }
+}
+
+/// Send `sig` to `pid` with the system's `kill` command (the tests forbid unsafe code).
+pub fn signal_pid(pid: u32, sig: &str) {
+    let _ = Command::new("kill")
+        .args([format!("-{sig}"), pid.to_string()])
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Whether a process with this pid exists (and is not a zombie).
+pub fn pid_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.split(") ").nth(1).unwrap_or("").starts_with('Z'))
+        .unwrap_or(false)
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        self.signal("TERM");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP client that follows no redirects, so tests see exactly what the server answered.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client builds")
+}
+
+/// GET `url` and return the status, or `None` if nothing answers.
+pub async fn status_of(client: &reqwest::Client, url: &str) -> Option<u16> {
+    client
+        .get(url)
+        .send()
+        .await
+        .ok()
+        .map(|r| r.status().as_u16())
+}

@@ -207,7 +207,13 @@ fn from_table(table: Table) -> Result<HubConfig, ConfigError> {
     serde_path_to_error::deserialize(Value::Table(table)).map_err(|err| {
         let path = err.path().to_string();
         // The deserializer repeats the path on a second line; the path is reported anyway.
-        let message = err.inner().to_string().lines().next().unwrap_or("").to_owned();
+        let message = err
+            .inner()
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_owned();
         unknown_key_error(&path, &message).unwrap_or_else(|| ConfigError::Invalid {
             key: path,
             message: message.trim().to_owned(),
@@ -237,7 +243,12 @@ fn unknown_key_error(path: &str, message: &str) -> Option<ConfigError> {
     };
     let suggestion = allowed
         .iter()
-        .map(|a| (edit_distance(&field.to_ascii_lowercase(), &a.to_ascii_lowercase()), a))
+        .map(|a| {
+            (
+                edit_distance(&field.to_ascii_lowercase(), &a.to_ascii_lowercase()),
+                a,
+            )
+        })
         .filter(|(d, _)| *d <= 3)
         .min()
         .map(|(_, a)| format!(" (did you mean `{a}`?)"))
@@ -346,14 +357,20 @@ mod tests {
         let err = HubConfig::load(None, &cli(&[("Nope.x", "5")]))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("--Nope.x") && err.contains("unknown table"), "{err}");
+        assert!(
+            err.contains("--Nope.x") && err.contains("unknown table"),
+            "{err}"
+        );
     }
 
     #[test]
     fn values_parse_as_toml_or_string() {
         assert_eq!(parse_value("60"), Value::Integer(60));
         assert_eq!(parse_value("true"), Value::Boolean(true));
-        assert_eq!(parse_value("http://x:1/"), Value::String("http://x:1/".into()));
+        assert_eq!(
+            parse_value("http://x:1/"),
+            Value::String("http://x:1/".into())
+        );
         assert_eq!(
             parse_value("[\"a\", \"b\"]"),
             Value::Array(vec!["a".into(), "b".into()])

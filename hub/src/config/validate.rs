@@ -46,7 +46,10 @@ impl DbUrl {
 
 fn http_url(key: &str, raw: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(raw).map_err(|e| {
-        ConfigError::invalid(key, format!("`{raw}` is not a URL ({e}); write e.g. http://127.0.0.1:8000"))
+        ConfigError::invalid(
+            key,
+            format!("`{raw}` is not a URL ({e}); write e.g. http://127.0.0.1:8000"),
+        )
     })?;
     match url.scheme() {
         "http" => {}
@@ -64,7 +67,10 @@ fn http_url(key: &str, raw: &str) -> Result<Url, ConfigError> {
         }
     }
     if url.host_str().is_none_or(str::is_empty) || url.port_or_known_default().is_none() {
-        return Err(ConfigError::invalid(key, format!("`{raw}` needs a host and a port")));
+        return Err(ConfigError::invalid(
+            key,
+            format!("`{raw}` needs a host and a port"),
+        ));
     }
     Ok(url)
 }
@@ -117,7 +123,7 @@ impl HubConfig {
                 ),
             ));
         }
-        if !(hub.cookie_max_age_days > 0.0) {
+        if hub.cookie_max_age_days.is_nan() || hub.cookie_max_age_days <= 0.0 {
             return Err(ConfigError::invalid(
                 "JupyterHub.cookie_max_age_days",
                 "must be more than 0",
@@ -230,7 +236,8 @@ impl HubConfig {
         }
         let mut url = Url::parse(&self.hub.hub_bind_url).expect("validated at load");
         if matches!(url.host_str(), Some("0.0.0.0") | Some("[::]")) {
-            url.set_host(Some("127.0.0.1")).expect("loopback is a valid host");
+            url.set_host(Some("127.0.0.1"))
+                .expect("loopback is a valid host");
         }
         url
     }
@@ -254,7 +261,9 @@ mod tests {
             DbUrl::parse("postgresql+psycopg2://u:p@h/db").unwrap(),
             DbUrl::Postgres("postgresql://u:p@h/db".into())
         );
-        assert!(DbUrl::parse("mysql://h/db").unwrap_err().contains("unsupported"));
+        assert!(DbUrl::parse("mysql://h/db")
+            .unwrap_err()
+            .contains("unsupported"));
         assert!(DbUrl::parse("sqlite:///:memory:").is_err());
     }
 
@@ -268,11 +277,23 @@ mod tests {
     #[test]
     fn impossible_values_are_refused_with_the_key() {
         for (toml, key) in [
-            ("[JupyterHub]\nbind_url = \"not a url\"", "JupyterHub.bind_url"),
-            ("[JupyterHub]\ndb_url = \"mysql://x/y\"", "JupyterHub.db_url"),
-            ("[JupyterHub]\nauthenticator_class = \"pam\"", "JupyterHub.authenticator_class"),
+            (
+                "[JupyterHub]\nbind_url = \"not a url\"",
+                "JupyterHub.bind_url",
+            ),
+            (
+                "[JupyterHub]\ndb_url = \"mysql://x/y\"",
+                "JupyterHub.db_url",
+            ),
+            (
+                "[JupyterHub]\nauthenticator_class = \"pam\"",
+                "JupyterHub.authenticator_class",
+            ),
             ("[Spawner]\nstart_timeout = 0", "Spawner.start_timeout"),
-            ("[JupyterHub]\napi_page_default_limit = 500", "JupyterHub.api_page_default_limit"),
+            (
+                "[JupyterHub]\napi_page_default_limit = 500",
+                "JupyterHub.api_page_default_limit",
+            ),
             (
                 "[[JupyterHub.services]]\nname = \"a\"\n[[JupyterHub.services]]\nname = \"a\"",
                 "JupyterHub.services[1].name",

@@ -59,7 +59,10 @@ fn resolve_program(name: &str) -> PathBuf {
 
 fn host_and_port(url: &url::Url) -> (String, u16) {
     let host = url.host_str().unwrap_or("127.0.0.1");
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
     (host, url.port_or_known_default().unwrap_or(80))
 }
 
@@ -111,7 +114,10 @@ impl ProxyChild {
             .args(["--ip", &ip, "--port", &port.to_string()])
             .args(["--api-ip", &api_ip, "--api-port", &api_port.to_string()])
             .args(["--error-target", &error_target])
-            .args(["--log-level", if config.proxy.debug { "debug" } else { "info" }])
+            .args([
+                "--log-level",
+                if config.proxy.debug { "debug" } else { "info" },
+            ])
             .env(ferrohub_shared::env::CONFIGPROXY_AUTH_TOKEN, token.expose())
             .kill_on_drop(false);
         let is_ferrohub_proxy = program
@@ -159,7 +165,10 @@ impl ProxyChild {
             if let Ok(pid) = i32::try_from(pid) {
                 let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
             }
-            if tokio::time::timeout(STOP_TIMEOUT, self.child.wait()).await.is_err() {
+            if tokio::time::timeout(STOP_TIMEOUT, self.child.wait())
+                .await
+                .is_err()
+            {
                 tracing::warn!("the proxy did not stop within {STOP_TIMEOUT:?}; killing it");
                 let _ = self.child.kill().await;
             }

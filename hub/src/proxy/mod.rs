@@ -39,7 +39,10 @@ pub struct Proxy {
 impl Proxy {
     /// Start the proxy (or connect to a running one) and add the hub's route.
     /// `env_token` is the value of `CONFIGPROXY_AUTH_TOKEN`, if set.
-    pub async fn start(config: &HubConfig, env_token: Option<String>) -> Result<Proxy, ProxyStartError> {
+    pub async fn start(
+        config: &HubConfig,
+        env_token: Option<String>,
+    ) -> Result<Proxy, ProxyStartError> {
         let token = if !config.proxy.auth_token.is_empty() {
             config.proxy.auth_token.clone()
         } else if let Some(t) = env_token.filter(|t| !t.is_empty()) {
@@ -58,7 +61,11 @@ impl Proxy {
         let proxy = Proxy {
             client,
             hub_route: RouteSpec::parse(&config.hub.base_url).expect("base_url is validated"),
-            hub_target: config.hub_connect_url().as_str().trim_end_matches('/').to_owned(),
+            hub_target: config
+                .hub_connect_url()
+                .as_str()
+                .trim_end_matches('/')
+                .to_owned(),
             child: Mutex::new(child),
             config: config.clone(),
             token,
@@ -89,7 +96,8 @@ impl Proxy {
             if let Some(running) = child.as_mut() {
                 if let Some(status) = running.exited()? {
                     tracing::error!(%status, "the proxy exited; starting it again");
-                    *child = Some(ProxyChild::spawn(&self.config, &self.token, &self.client).await?);
+                    *child =
+                        Some(ProxyChild::spawn(&self.config, &self.token, &self.client).await?);
                 }
             }
         }

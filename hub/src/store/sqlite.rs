@@ -60,21 +60,20 @@ impl Store for SqliteStore {
     }
 
     async fn create_user(&self, req: &CreateUserRequest) -> Result<User, StoreError> {
-        let row = sqlx::query(
-            "INSERT INTO users (name, admin, created) VALUES (?, ?, ?) RETURNING *",
-        )
-        .bind(&req.name)
-        .bind(req.admin)
-        .bind(Utc::now())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict(format!("user {}", req.name))
-            } else {
-                e.into()
-            }
-        })?;
+        let row =
+            sqlx::query("INSERT INTO users (name, admin, created) VALUES (?, ?, ?) RETURNING *")
+                .bind(&req.name)
+                .bind(req.admin)
+                .bind(Utc::now())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::Conflict(format!("user {}", req.name))
+                    } else {
+                        e.into()
+                    }
+                })?;
         Ok(user_from_row(&row)?)
     }
 
@@ -125,7 +124,10 @@ mod tests {
             ferrohub_shared::secret::random_hex(4)
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        (SqliteStore::open(&dir.join("db.sqlite")).await.unwrap(), dir)
+        (
+            SqliteStore::open(&dir.join("db.sqlite")).await.unwrap(),
+            dir,
+        )
     }
 
     #[tokio::test]
@@ -133,14 +135,20 @@ mod tests {
         let (store, dir) = temp_store().await;
         assert_eq!(store.count_admins().await.unwrap(), 0);
         let u = store
-            .create_user(&CreateUserRequest { name: "alice".into(), admin: true })
+            .create_user(&CreateUserRequest {
+                name: "alice".into(),
+                admin: true,
+            })
             .await
             .unwrap();
         assert!(u.admin && !u.has_password && !u.locked);
         assert_eq!(store.get_user("alice").await.unwrap(), Some(u));
         assert_eq!(store.count_admins().await.unwrap(), 1);
         let dup = store
-            .create_user(&CreateUserRequest { name: "alice".into(), admin: false })
+            .create_user(&CreateUserRequest {
+                name: "alice".into(),
+                admin: false,
+            })
             .await;
         assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
         store.set_admin("alice", false).await.unwrap();
@@ -157,7 +165,10 @@ mod tests {
     async fn reopening_keeps_data_and_links_need_a_user() {
         let (store, dir) = temp_store().await;
         let u = store
-            .create_user(&CreateUserRequest { name: "bob".into(), admin: false })
+            .create_user(&CreateUserRequest {
+                name: "bob".into(),
+                admin: false,
+            })
             .await
             .unwrap();
         let link = NewPasswordLink {
@@ -167,8 +178,15 @@ mod tests {
             expires_at: Utc::now(),
         };
         store.create_password_link(&link).await.unwrap();
-        let orphan = NewPasswordLink { user_id: 999, token_hash: "t2".into(), ..link };
-        assert!(store.create_password_link(&orphan).await.is_err(), "foreign key enforced");
+        let orphan = NewPasswordLink {
+            user_id: 999,
+            token_hash: "t2".into(),
+            ..link
+        };
+        assert!(
+            store.create_password_link(&orphan).await.is_err(),
+            "foreign key enforced"
+        );
         drop(store);
         let again = SqliteStore::open(&dir.join("db.sqlite")).await.unwrap();
         assert_eq!(again.get_user("bob").await.unwrap().unwrap().name, "bob");

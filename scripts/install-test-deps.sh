@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs beyond the Rust toolchain. Safe to run again: each step
+# checks first. Everything comes from Debian's packages or PyPI (no image registry, no
+# downloads of prebuilt binaries).
+set -euo pipefail
+
+need_rust_component() {
+    # rustfmt and clippy ship with the toolchain on these machines; say so clearly if not.
+    if ! cargo "$1" --version >/dev/null 2>&1; then
+        echo "error: \`cargo $1\` is missing; install it with \`rustup component add $2\`" >&2
+        exit 1
+    fi
+}
+need_rust_component fmt rustfmt
+need_rust_component clippy clippy

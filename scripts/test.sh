@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what the tests need, then checks
+# formatting and lints, builds the binaries the end-to-end tests start, and runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-test-deps.sh
+
+echo "== cargo fmt --check"
+cargo fmt --all --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo build (the end-to-end tests start these binaries)"
+cargo build --workspace --bins
+echo "== cargo test"
+cargo test --workspace --no-fail-fast
