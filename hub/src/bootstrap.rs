@@ -4,7 +4,7 @@
 
 use crate::auth::password_links::{self, IssuedLink};
 use crate::config::HubConfig;
-use crate::store::{CreateUserRequest, Store, StoreError};
+use crate::store::{CreateUserRequest, Store, StoreError, UpdateUserRequest};
 
 /// The admin created when `Authenticator.admin_users` is empty.
 pub const DEFAULT_ADMIN: &str = "admin";
@@ -31,16 +31,21 @@ pub async fn ensure_admins(
         match store.get_user(&name).await? {
             Some(user) if user.admin => {}
             Some(_) => {
-                store.set_admin(&name, true).await?;
+                let grant = UpdateUserRequest {
+                    admin: Some(true),
+                    ..Default::default()
+                };
+                store.update_user(&name, &grant).await?;
                 tracing::info!(user = %name, "granted admin from Authenticator.admin_users");
             }
             None => {
                 let user = store
-                    .create_user(&CreateUserRequest {
+                    .create_users(&[CreateUserRequest {
                         name: name.clone(),
                         admin: true,
-                    })
-                    .await?;
+                    }])
+                    .await?
+                    .remove(0);
                 tracing::info!(user = %name, "created admin user");
                 if config.hub.authenticator_class == "native" {
                     let link = password_links::issue(

@@ -1,19 +1,28 @@
-//! The hub's persistent state behind one narrow trait, with one sqlx implementation per
-//! database. Handlers and services hold an `Arc<dyn Store>` and never see SQL.
+//! The hub's persistent state behind narrow traits grouped by resource, with one sqlx
+//! implementation per database. Handlers and services hold an `Arc<dyn Store>` and never see
+//! SQL. Every method is one transaction: a failed call changes nothing.
 
+#[cfg(test)]
+mod conformance;
+mod records;
 mod sqlite;
 
+pub use records::*;
 pub use sqlite::SqliteStore;
 
 use crate::config::DbUrl;
 use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// What can go wrong in storage. Callers map these once, in the API error type.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The thing named already exists (e.g. "user alice").
     #[error("{0} already exists")]
     Conflict(String),
+    /// The thing named does not exist (e.g. "group staff").
     #[error("{0} not found")]
     NotFound(String),
     #[error("cannot open the database {location}: {source}")]
@@ -26,56 +35,130 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
     #[error("{0}")]
     Unsupported(String),
 }
 
-/// A user as the hub keeps it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct User {
-    pub id: i64,
-    pub name: String,
-    pub admin: bool,
-    pub created: DateTime<Utc>,
-    pub last_activity: Option<DateTime<Utc>>,
-    /// Whether the user can log in with a password yet.
-    pub has_password: bool,
-    pub locked: bool,
-}
-
-/// A user to create.
-#[derive(Debug, Clone)]
-pub struct CreateUserRequest {
-    pub name: String,
-    pub admin: bool,
-}
-
-/// A one-time link that lets a user set a password, stored by hashes only.
-#[derive(Debug, Clone)]
-pub struct NewPasswordLink {
-    pub user_id: i64,
-    pub token_hash: String,
-    pub pin_hash: String,
-    pub expires_at: DateTime<Utc>,
-}
-
-/// The hub's state. Implementations are cheap to share (`Arc<dyn Store>`) and safe to call
-/// from many tasks at once; every method is one transaction.
+/// Users, their servers and their activity.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
-    // --- users ---
+pub trait UserStore: Send + Sync {
     /// How many users have the admin flag.
     async fn count_admins(&self) -> Result<i64, StoreError>;
-    /// Create a user; `Conflict` if the name is taken.
-    async fn create_user(&self, req: &CreateUserRequest) -> Result<User, StoreError>;
+    /// Create users, all or none; `Conflict` names the first that exists.
+    async fn create_users(&self, reqs: &[CreateUserRequest]) -> Result<Vec<User>, StoreError>;
     /// The user called `name`, if any.
     async fn get_user(&self, name: &str) -> Result<Option<User>, StoreError>;
-    /// Set the admin flag of an existing user; `NotFound` if there is none.
-    async fn set_admin(&self, name: &str, admin: bool) -> Result<(), StoreError>;
+    /// A page of users sorted by id, and the total matching `state` and `name_filter`
+    /// (a prefix of the name).
+    async fn list_users(
+        &self,
+        state: UserState,
+        name_filter: Option<&str>,
+        page: Page,
+    ) -> Result<(Vec<User>, u64), StoreError>;
+    /// Rename and/or set the admin flag; `NotFound`, or `Conflict` if the new name is taken.
+    async fn update_user(&self, name: &str, req: &UpdateUserRequest) -> Result<User, StoreError>;
+    /// Delete the user and everything it owns (servers, tokens, memberships).
+    async fn delete_user(&self, name: &str) -> Result<(), StoreError>;
+    /// Create or replace the record of one of the user's servers; `NotFound` for no user.
+    async fn save_server(&self, user: &str, server: &Server) -> Result<(), StoreError>;
+    /// Forget a server; `NotFound` if the user has no server of that name.
+    async fn delete_server(&self, user: &str, name: &str) -> Result<(), StoreError>;
+    /// Record activity: the user's `last_activity` and that of the named servers move
+    /// forward (never back).
+    async fn record_activity(
+        &self,
+        name: &str,
+        at: DateTime<Utc>,
+        servers: &BTreeMap<String, DateTime<Utc>>,
+    ) -> Result<(), StoreError>;
+}
 
-    // --- password links ---
+/// Groups and their members.
+#[async_trait::async_trait]
+pub trait GroupStore: Send + Sync {
+    async fn get_group(&self, name: &str) -> Result<Option<Group>, StoreError>;
+    async fn list_groups(&self, page: Page) -> Result<(Vec<Group>, u64), StoreError>;
+    /// Create groups with initial members, all or none; `NotFound` for an unknown member,
+    /// `Conflict` for an existing group.
+    async fn create_groups(
+        &self,
+        groups: &[(String, Vec<String>)],
+    ) -> Result<Vec<Group>, StoreError>;
+    async fn delete_group(&self, name: &str) -> Result<(), StoreError>;
+    /// Add members (already-members are fine); `NotFound` for an unknown user or group.
+    async fn add_group_members(&self, group: &str, users: &[String]) -> Result<Group, StoreError>;
+    async fn remove_group_members(
+        &self,
+        group: &str,
+        users: &[String],
+    ) -> Result<Group, StoreError>;
+    async fn set_group_properties(
+        &self,
+        group: &str,
+        properties: &Map<String, Value>,
+    ) -> Result<Group, StoreError>;
+}
+
+/// Roles and who holds them.
+#[async_trait::async_trait]
+pub trait RoleStore: Send + Sync {
+    /// Create or replace a role with exactly these holders; `NotFound` for an unknown holder.
+    async fn put_role(&self, role: &Role) -> Result<(), StoreError>;
+    async fn get_role(&self, name: &str) -> Result<Option<Role>, StoreError>;
+    async fn list_roles(&self) -> Result<Vec<Role>, StoreError>;
+    /// Grant or revoke a role for a user, keeping other holders.
+    async fn set_user_role(&self, user: &str, role: &str, granted: bool) -> Result<(), StoreError>;
+    /// The scopes of every role the user holds directly or through a group.
+    async fn user_role_scopes(&self, user: &str) -> Result<Vec<String>, StoreError>;
+    /// The scopes of every role the service holds.
+    async fn service_role_scopes(&self, service: &str) -> Result<Vec<String>, StoreError>;
+}
+
+/// Services from the configuration.
+#[async_trait::async_trait]
+pub trait ServiceStore: Send + Sync {
+    /// Make the stored services exactly `services` (name, admin, url); others are removed.
+    async fn sync_services(&self, services: &[(String, bool, String)]) -> Result<(), StoreError>;
+    async fn get_service(&self, name: &str) -> Result<Option<Service>, StoreError>;
+    async fn list_services(&self) -> Result<Vec<Service>, StoreError>;
+}
+
+/// API tokens, stored hashed.
+#[async_trait::async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Store a token; `NotFound` if its owner does not exist.
+    async fn create_token(&self, token: &NewToken) -> Result<Token, StoreError>;
+    /// The token whose hash is `hashed`, expired or not.
+    async fn find_token(&self, hashed: &str) -> Result<Option<Token>, StoreError>;
+    async fn list_user_tokens(&self, user: &str) -> Result<Vec<Token>, StoreError>;
+    /// Delete a token of `user`; `NotFound` if that user has no such token.
+    async fn delete_user_token(&self, user: &str, id: i64) -> Result<(), StoreError>;
+    /// Delete every token of a service, e.g. before installing its configured one.
+    async fn delete_service_tokens(&self, service: &str) -> Result<(), StoreError>;
+    async fn touch_token(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Remove expired tokens; returns how many.
+    async fn purge_expired_tokens(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
+/// One-time password links.
+#[async_trait::async_trait]
+pub trait LinkStore: Send + Sync {
     /// Store a new link. Earlier unused links of the same user stay valid until they expire.
     async fn create_password_link(&self, link: &NewPasswordLink) -> Result<(), StoreError>;
+}
+
+/// The whole state. Implementations are cheap to share and safe to call from many tasks.
+pub trait Store:
+    UserStore + GroupStore + RoleStore + ServiceStore + TokenStore + LinkStore + 'static
+{
+}
+
+impl<T> Store for T where
+    T: UserStore + GroupStore + RoleStore + ServiceStore + TokenStore + LinkStore + 'static
+{
 }
 
 /// Open (creating if needed) the database `url` names and bring its schema up to date.

@@ -1,0 +1,405 @@
+//! One behavioural suite every store backend must pass. Each backend's tests call
+//! [`run_all`] on a fresh, empty store.
+
+use super::*;
+use chrono::Duration;
+use serde_json::json;
+
+fn user(name: &str, admin: bool) -> CreateUserRequest {
+    CreateUserRequest {
+        name: name.into(),
+        admin,
+    }
+}
+
+const ALL: Page = Page {
+    offset: 0,
+    limit: 1000,
+};
+
+pub async fn run_all(store: &dyn Store) {
+    users(store).await;
+    servers_and_activity(store).await;
+    groups(store).await;
+    roles_and_services(store).await;
+    tokens(store).await;
+}
+
+/// Data written by [`run_all`] is still there after reopening the database.
+pub async fn survives_reopen(store: &dyn Store) {
+    let alice = store
+        .get_user("alice")
+        .await
+        .unwrap()
+        .expect("alice survives");
+    assert!(alice.admin);
+    assert!(store.get_group("staff").await.unwrap().is_some());
+}
+
+async fn users(store: &dyn Store) {
+    assert_eq!(store.count_admins().await.unwrap(), 0);
+    let made = store
+        .create_users(&[user("alice", true), user("bob", false)])
+        .await
+        .unwrap();
+    assert_eq!(
+        made.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+        ["alice", "bob"]
+    );
+    assert!(made[0].admin && !made[0].has_password && made[0].servers.is_empty());
+    assert_eq!(store.count_admins().await.unwrap(), 1);
+
+    // A batch with one existing name creates nothing.
+    let err = store
+        .create_users(&[user("carol", false), user("bob", false)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict(ref w) if w.contains("bob")),
+        "{err:?}"
+    );
+    assert!(
+        store.get_user("carol").await.unwrap().is_none(),
+        "batch is all or none"
+    );
+
+    let (page, total) = store
+        .list_users(
+            UserState::Any,
+            None,
+            Page {
+                offset: 1,
+                limit: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(total, 2);
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].name, "bob");
+    let (found, total) = store
+        .list_users(UserState::Any, Some("al"), ALL)
+        .await
+        .unwrap();
+    assert_eq!((found.len(), total), (1, 1));
+    let (none, _) = store
+        .list_users(UserState::Any, Some("%"), ALL)
+        .await
+        .unwrap();
+    assert!(
+        none.is_empty(),
+        "LIKE wildcards in a name filter are literal"
+    );
+
+    let renamed = store
+        .update_user(
+            "bob",
+            &UpdateUserRequest {
+                name: Some("robert".into()),
+                admin: Some(true),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.admin), ("robert", true));
+    let err = store
+        .update_user(
+            "robert",
+            &UpdateUserRequest {
+                name: Some("alice".into()),
+                admin: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert!(
+        store.get_user("robert").await.unwrap().is_some(),
+        "failed rename changes nothing"
+    );
+    assert!(matches!(
+        store
+            .update_user("nobody", &UpdateUserRequest::default())
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.delete_user("robert").await.unwrap();
+    assert!(matches!(
+        store.delete_user("robert").await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn servers_and_activity(store: &dyn Store) {
+    store.create_users(&[user("dora", false)]).await.unwrap();
+    let t0 = chrono::Utc::now();
+    let running = Server {
+        name: String::new(),
+        url: Some("http://127.0.0.1:9999/user/dora/".into()),
+        started: Some(t0),
+        last_activity: Some(t0),
+        state: json!({"pid": 42}),
+        user_options: json!({}),
+    };
+    store.save_server("dora", &running).await.unwrap();
+    let stopped = Server {
+        name: "lab".into(),
+        url: None,
+        ..running.clone()
+    };
+    store.save_server("dora", &stopped).await.unwrap();
+    let dora = store.get_user("dora").await.unwrap().unwrap();
+    assert_eq!(dora.servers.len(), 2);
+    assert_eq!(dora.default_server().unwrap().state, json!({"pid": 42}));
+
+    let names = |users: Vec<User>| users.into_iter().map(|u| u.name).collect::<Vec<_>>();
+    let (active, _) = store
+        .list_users(UserState::Active, None, ALL)
+        .await
+        .unwrap();
+    assert_eq!(names(active), ["dora"]);
+    let (inactive, _) = store
+        .list_users(UserState::Inactive, None, ALL)
+        .await
+        .unwrap();
+    assert_eq!(names(inactive), ["alice"]);
+
+    // Activity only moves forward.
+    let later = t0 + Duration::minutes(5);
+    let servers = BTreeMap::from([(String::new(), later)]);
+    store.record_activity("dora", t0, &servers).await.unwrap();
+    store
+        .record_activity("dora", t0 - Duration::hours(1), &BTreeMap::new())
+        .await
+        .unwrap();
+    let dora = store.get_user("dora").await.unwrap().unwrap();
+    let close =
+        |a: Option<DateTime<Utc>>, b: DateTime<Utc>| (a.unwrap() - b).num_milliseconds().abs() < 2;
+    assert!(close(dora.last_activity, later));
+    assert!(close(dora.default_server().unwrap().last_activity, later));
+    let unknown = BTreeMap::from([("nope".to_owned(), later)]);
+    assert!(matches!(
+        store.record_activity("dora", later, &unknown).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    store.delete_server("dora", "lab").await.unwrap();
+    assert!(matches!(
+        store.delete_server("dora", "lab").await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn groups(store: &dyn Store) {
+    let made = store
+        .create_groups(&[
+            ("staff".into(), vec!["alice".into()]),
+            ("empty".into(), vec![]),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(made[0].users, ["alice"]);
+    let err = store
+        .create_groups(&[("ghosts".into(), vec!["nobody".into()])])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    assert!(
+        store.get_group("ghosts").await.unwrap().is_none(),
+        "nothing half-written"
+    );
+    assert!(matches!(
+        store.create_groups(&[("staff".into(), vec![])]).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    let g = store
+        .add_group_members("staff", &["dora".into(), "alice".into()])
+        .await
+        .unwrap();
+    assert_eq!(g.users, ["alice", "dora"]);
+    assert_eq!(
+        store.get_user("dora").await.unwrap().unwrap().groups,
+        ["staff"]
+    );
+    let g = store
+        .remove_group_members("staff", &["dora".into()])
+        .await
+        .unwrap();
+    assert_eq!(g.users, ["alice"]);
+    let props = json!({"lab": "x-ray", "quota": 3})
+        .as_object()
+        .unwrap()
+        .clone();
+    let g = store.set_group_properties("staff", &props).await.unwrap();
+    assert_eq!(g.properties, props);
+    let (all, total) = store.list_groups(ALL).await.unwrap();
+    assert_eq!((all.len(), total), (2, 2));
+    store.delete_group("empty").await.unwrap();
+    assert!(matches!(
+        store.delete_group("empty").await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn roles_and_services(store: &dyn Store) {
+    store
+        .sync_services(&[
+            ("culler".into(), false, String::new()),
+            ("old".into(), true, String::new()),
+        ])
+        .await
+        .unwrap();
+    store
+        .sync_services(&[("culler".into(), false, "http://127.0.0.1:1".into())])
+        .await
+        .unwrap();
+    let services = store.list_services().await.unwrap();
+    assert_eq!(
+        services.len(),
+        1,
+        "services not in the configuration are removed"
+    );
+    assert_eq!(services[0].url, "http://127.0.0.1:1");
+
+    let role = Role {
+        name: "culler-role".into(),
+        description: "cull".into(),
+        scopes: vec!["list:users".into(), "delete:servers".into()],
+        services: vec!["culler".into()],
+        groups: vec!["staff".into()],
+        ..Role::default()
+    };
+    store.put_role(&role).await.unwrap();
+    assert_eq!(store.get_role("culler-role").await.unwrap().unwrap(), role);
+    assert_eq!(
+        store.service_role_scopes("culler").await.unwrap(),
+        ["delete:servers", "list:users"]
+    );
+    assert_eq!(
+        store.user_role_scopes("alice").await.unwrap(),
+        ["delete:servers", "list:users"],
+        "roles reach users through their groups"
+    );
+    assert!(store.user_role_scopes("dora").await.unwrap().is_empty());
+
+    store
+        .put_role(&Role {
+            name: "user".into(),
+            scopes: vec!["self".into()],
+            ..Role::default()
+        })
+        .await
+        .unwrap();
+    store.set_user_role("dora", "user", true).await.unwrap();
+    store.set_user_role("dora", "user", true).await.unwrap();
+    assert_eq!(
+        store.get_user("dora").await.unwrap().unwrap().roles,
+        ["user"]
+    );
+    assert_eq!(store.user_role_scopes("dora").await.unwrap(), ["self"]);
+    store.set_user_role("dora", "user", false).await.unwrap();
+    assert!(store
+        .get_user("dora")
+        .await
+        .unwrap()
+        .unwrap()
+        .roles
+        .is_empty());
+    assert!(matches!(
+        store.set_user_role("dora", "nope", true).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let bad = Role {
+        name: "bad".into(),
+        users: vec!["nobody".into()],
+        ..Role::default()
+    };
+    assert!(matches!(
+        store.put_role(&bad).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(
+        store.get_role("bad").await.unwrap().is_none(),
+        "nothing half-written"
+    );
+    assert_eq!(store.list_roles().await.unwrap().len(), 2);
+}
+
+async fn tokens(store: &dyn Store) {
+    let new = |owner: TokenOwner, hashed: &str, expires_at| NewToken {
+        owner,
+        prefix: hashed[..4].to_owned(),
+        hashed: hashed.to_owned(),
+        scopes: vec!["read:users".into()],
+        note: "test".into(),
+        session_id: None,
+        oauth_client: None,
+        expires_at,
+    };
+    let now = chrono::Utc::now();
+    let t = store
+        .create_token(&new(TokenOwner::User("dora".into()), "aaaa1111", None))
+        .await
+        .unwrap();
+    assert_eq!(t.owner, TokenOwner::User("dora".into()));
+    assert_eq!(t.scopes, ["read:users"]);
+    let s = store
+        .create_token(&new(TokenOwner::Service("culler".into()), "bbbb2222", None))
+        .await
+        .unwrap();
+    assert_eq!(s.owner, TokenOwner::Service("culler".into()));
+    assert!(matches!(
+        store
+            .create_token(&new(TokenOwner::User("nobody".into()), "cccc3333", None))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .create_token(&new(TokenOwner::User("dora".into()), "aaaa1111", None))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.find_token("aaaa1111").await.unwrap().unwrap().id,
+        t.id
+    );
+    assert!(store.find_token("zzzz").await.unwrap().is_none());
+    store.touch_token(t.id, now).await.unwrap();
+    assert!(store
+        .find_token("aaaa1111")
+        .await
+        .unwrap()
+        .unwrap()
+        .last_activity
+        .is_some());
+
+    let old = store
+        .create_token(&new(
+            TokenOwner::User("dora".into()),
+            "dddd4444",
+            Some(now - Duration::seconds(1)),
+        ))
+        .await
+        .unwrap();
+    assert!(old.is_expired(now));
+    assert_eq!(store.purge_expired_tokens(now).await.unwrap(), 1);
+    assert_eq!(store.list_user_tokens("dora").await.unwrap().len(), 1);
+    assert!(matches!(
+        store.delete_user_token("alice", t.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.delete_user_token("dora", t.id).await.unwrap();
+    store.delete_service_tokens("culler").await.unwrap();
+    assert!(store.find_token("bbbb2222").await.unwrap().is_none());
+
+    // Deleting a user deletes its tokens.
+    store
+        .create_token(&new(TokenOwner::User("dora".into()), "eeee5555", None))
+        .await
+        .unwrap();
+    store.delete_user("dora").await.unwrap();
+    assert!(store.find_token("eeee5555").await.unwrap().is_none());
+}

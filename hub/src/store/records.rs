@@ -1,0 +1,156 @@
+//! What the store hands back and takes in: plain records, free of SQL and HTTP.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+/// A user as the hub keeps it, with the names of its groups and roles and its servers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub admin: bool,
+    pub created: DateTime<Utc>,
+    pub last_activity: Option<DateTime<Utc>>,
+    /// Whether the user can log in with a password yet.
+    pub has_password: bool,
+    pub locked: bool,
+    pub groups: Vec<String>,
+    /// Roles granted directly (not through groups), sorted.
+    pub roles: Vec<String>,
+    pub servers: Vec<Server>,
+}
+
+impl User {
+    /// The default server (named ``), if it has ever been created.
+    pub fn default_server(&self) -> Option<&Server> {
+        self.servers.iter().find(|s| s.name.is_empty())
+    }
+}
+
+/// One of a user's servers. `url` is set while it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Server {
+    pub name: String,
+    pub url: Option<String>,
+    pub started: Option<DateTime<Utc>>,
+    pub last_activity: Option<DateTime<Utc>>,
+    pub state: Value,
+    pub user_options: Value,
+}
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct CreateUserRequest {
+    pub name: String,
+    pub admin: bool,
+}
+
+/// Changes to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateUserRequest {
+    pub name: Option<String>,
+    pub admin: Option<bool>,
+}
+
+/// Which users a listing returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserState {
+    /// Everyone.
+    #[default]
+    Any,
+    /// Users with at least one running server.
+    Active,
+    /// Users with no running server.
+    Inactive,
+    /// Users with a running server that is ready (the store cannot see pending spawns, so
+    /// ready and active coincide here; the lifecycle filters pending ones out).
+    Ready,
+}
+
+/// A page of a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub offset: u64,
+    pub limit: u64,
+}
+
+/// A group as the hub keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub id: i64,
+    pub name: String,
+    pub users: Vec<String>,
+    pub roles: Vec<String>,
+    pub properties: Map<String, Value>,
+}
+
+/// A role: a named set of scopes and who holds it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Role {
+    pub name: String,
+    pub description: String,
+    pub scopes: Vec<String>,
+    pub users: Vec<String>,
+    pub groups: Vec<String>,
+    pub services: Vec<String>,
+}
+
+/// A service known to the hub.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub id: i64,
+    pub name: String,
+    pub admin: bool,
+    pub url: String,
+    pub roles: Vec<String>,
+}
+
+/// Whose token it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenOwner {
+    User(String),
+    Service(String),
+}
+
+/// An API token's stored facts (never the token itself).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Token {
+    pub id: i64,
+    pub owner: TokenOwner,
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub note: String,
+    pub session_id: Option<String>,
+    pub oauth_client: Option<String>,
+    pub created: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_activity: Option<DateTime<Utc>>,
+}
+
+impl Token {
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|t| t <= now)
+    }
+}
+
+/// A token to store.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub owner: TokenOwner,
+    pub prefix: String,
+    pub hashed: String,
+    pub scopes: Vec<String>,
+    pub note: String,
+    pub session_id: Option<String>,
+    pub oauth_client: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A one-time link that lets a user set a password, stored by hashes only.
+#[derive(Debug, Clone)]
+pub struct NewPasswordLink {
+    pub user_id: i64,
+    pub token_hash: String,
+    pub pin_hash: String,
+    pub expires_at: DateTime<Utc>,
+}
