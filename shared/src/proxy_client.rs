@@ -99,10 +99,7 @@ impl ProxyClient {
         url: &str,
     ) -> Result<reqwest::Response, ProxyError> {
         let resp = req
-            .header(
-                "Authorization",
-                format!("token {}", self.token.expose()),
-            )
+            .header("Authorization", format!("token {}", self.token.expose()))
             .send()
             .await
             .map_err(|source| ProxyError::Unreachable {

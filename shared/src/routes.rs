@@ -102,7 +102,9 @@ mod tests {
             assert_eq!(RouteSpec::parse(raw).unwrap().as_str(), want, "{raw:?}");
         }
         assert_eq!(
-            RouteSpec::parse("/user/alice").unwrap().with_trailing_slash(),
+            RouteSpec::parse("/user/alice")
+                .unwrap()
+                .with_trailing_slash(),
             "/user/alice/"
         );
     }
