@@ -5,6 +5,7 @@
 //! - [`env`]: the names of environment variables read or set across the binaries.
 //! - [`routes`]: route specs and the configurable-http-proxy REST wire types.
 //! - [`proxy_client`]: a client for that REST API, used by the hub and the manager.
+//! - [`scopes`]: JupyterHub's scope vocabulary, expansion and access checks.
 //! - [`api_error`]: JupyterHub's `{"status", "message"}` error body.
 //!
 //! This crate is a leaf: no web framework, database or Docker client lives here.
@@ -13,6 +14,7 @@ pub mod api_error;
 pub mod env;
 pub mod proxy_client;
 pub mod routes;
+pub mod scopes;
 pub mod secret;
 
 /// The version every binary reports (`--version`, `X-JupyterHub-Version` carries JupyterHub's).
