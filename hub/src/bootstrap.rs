@@ -1,10 +1,13 @@
-//! First-start set-up of accounts: the configured admins exist and are admins, and when the
-//! hub has no admin at all, one is created with no usable password and a one-time link to set
-//! it (never a default password).
+//! Start-up set-up of the database from the configuration, in JupyterHub's order: users
+//! (admins and allowed users), groups (`load_groups`), services and their tokens, then roles
+//! (the defaults and `load_roles`). When the hub has no admin at all, one is created with no
+//! usable password and a one-time link to set it (never a default password).
 
 use crate::auth::password_links::{self, IssuedLink};
+use crate::auth::roles;
+use crate::auth::tokens::{self, TokenRequest};
 use crate::config::HubConfig;
-use crate::store::{CreateUserRequest, Store, StoreError, UpdateUserRequest};
+use crate::store::{CreateUserRequest, Store, StoreError, TokenOwner, UpdateUserRequest};
 
 /// The admin created when `Authenticator.admin_users` is empty.
 pub const DEFAULT_ADMIN: &str = "admin";
@@ -16,9 +19,67 @@ pub struct AdminLink {
     pub link: IssuedLink,
 }
 
-/// Make sure the configured admins exist with the admin flag. Returns a set-password link for
-/// each admin created here when passwords live in the hub's database (`native`).
-pub async fn ensure_admins(
+/// Bring the database in line with the configuration. Returns a set-password link for each
+/// admin created here when passwords live in the hub's database (`native`).
+pub async fn prepare(store: &dyn Store, config: &HubConfig) -> Result<Vec<AdminLink>, StoreError> {
+    let links = ensure_admins(store, config).await?;
+    for name in &config.authenticator.allowed_users {
+        ensure_user(store, name).await?;
+    }
+    for (group, members) in &config.hub.load_groups {
+        for member in members {
+            ensure_user(store, member).await?;
+        }
+        if store.get_group(group).await?.is_none() {
+            store.create_groups(&[(group.clone(), Vec::new())]).await?;
+        }
+        store.add_group_members(group, members).await?;
+    }
+    let services: Vec<(String, bool, String)> = config
+        .hub
+        .services
+        .iter()
+        .map(|s| (s.name.clone(), s.admin, s.url.clone()))
+        .collect();
+    store.sync_services(&services).await?;
+    for service in &config.hub.services {
+        store.delete_service_tokens(&service.name).await?;
+        if !service.api_token.is_empty() {
+            let req = TokenRequest {
+                owner: TokenOwner::Service(service.name.clone()),
+                scopes: vec!["inherit".into()],
+                note: "from the configuration".into(),
+                expires_in: None,
+                session_id: None,
+                oauth_client: None,
+            };
+            tokens::install(store, service.api_token.expose(), req).await?;
+        }
+    }
+    for role in &config.hub.load_roles {
+        for user in &role.users {
+            ensure_user(store, user).await?;
+        }
+    }
+    roles::load_roles(store, &config.hub.load_roles).await?;
+    Ok(links)
+}
+
+async fn ensure_user(store: &dyn Store, name: &str) -> Result<(), StoreError> {
+    if store.get_user(name).await?.is_none() {
+        store
+            .create_users(&[CreateUserRequest {
+                name: name.to_owned(),
+                admin: false,
+            }])
+            .await?;
+        tracing::info!(user = %name, "created user from the configuration");
+    }
+    Ok(())
+}
+
+/// Make sure the configured admins exist with the admin flag.
+async fn ensure_admins(
     store: &dyn Store,
     config: &HubConfig,
 ) -> Result<Vec<AdminLink>, StoreError> {
@@ -48,12 +109,8 @@ pub async fn ensure_admins(
                     .remove(0);
                 tracing::info!(user = %name, "created admin user");
                 if config.hub.authenticator_class == "native" {
-                    let link = password_links::issue(
-                        store,
-                        &user,
-                        config.native_authenticator.link_lifetime_hours,
-                    )
-                    .await?;
+                    let lifetime = config.native_authenticator.link_lifetime_hours;
+                    let link = password_links::issue(store, &user, lifetime).await?;
                     links.push(AdminLink { user: name, link });
                 }
             }

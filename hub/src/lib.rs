@@ -37,6 +37,28 @@ pub struct AppState {
     pub config: Arc<HubConfig>,
     pub store: Arc<dyn Store>,
     pub cookie_secret: Arc<CookieSecret>,
+    /// User-name rules from `[Authenticator]`.
+    pub names: Arc<auth::names::NameRules>,
+    /// URL building for models.
+    pub urls: Arc<api::models::Urls>,
+}
+
+impl AppState {
+    /// The state for `config` over an opened store.
+    pub fn new(config: HubConfig, store: Arc<dyn Store>, cookie_secret: CookieSecret) -> AppState {
+        let names = auth::names::NameRules::new(&config.authenticator.username_pattern)
+            .expect("username_pattern is validated at load");
+        let urls = api::models::Urls {
+            base: config.hub.base_url.clone(),
+        };
+        AppState {
+            config: Arc::new(config),
+            store,
+            cookie_secret: Arc::new(cookie_secret),
+            names: Arc::new(names),
+            urls: Arc::new(urls),
+        }
+    }
 }
 
 /// Why the hub could not start or stopped with an error.
@@ -84,12 +106,8 @@ pub async fn run(
         &config.hub.cookie_secret_file,
         env.cookie_secret.as_deref(),
     )?;
-    let admin_links = bootstrap::ensure_admins(store.as_ref(), &config).await?;
-    let state = AppState {
-        config: Arc::new(config.clone()),
-        store,
-        cookie_secret: Arc::new(cookie_secret),
-    };
+    let admin_links = bootstrap::prepare(store.as_ref(), &config).await?;
+    let state = AppState::new(config.clone(), store, cookie_secret);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut server_stop = stop_rx.clone();

@@ -1,32 +1,93 @@
 //! Every path the hub serves, in one table, under `base_url`.
 
-use crate::error::ApiError;
-use crate::{api, pages, AppState};
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::Response;
-use axum::routing::get;
+use crate::api::{groups, info, services, tokens, users};
+use crate::error::{ApiError, PageError};
+use crate::{pages, AppState};
+use axum::http::{HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
 use axum::Router;
 
 /// The JupyterHub version whose REST API ferrohub serves, sent as `X-JupyterHub-Version`
 /// and in `GET /hub/api` so JupyterHub's clients accept the hub.
 pub const JUPYTERHUB_API_VERSION: &str = "6.1.0";
 
+/// The REST API, relative to `/hub/api`.
+fn api() -> Router<AppState> {
+    Router::new()
+        .route("/", get(info::root))
+        .route("/info", get(info::info))
+        .route("/user", get(users::me))
+        .route("/users", get(users::list).post(users::create_many))
+        .route(
+            "/users/{name}",
+            get(users::get)
+                .post(users::create)
+                .patch(users::update)
+                .delete(users::delete),
+        )
+        .route("/users/{name}/activity", post(users::activity))
+        .route(
+            "/users/{name}/tokens",
+            get(tokens::list).post(tokens::create),
+        )
+        .route(
+            "/users/{name}/tokens/{token_id}",
+            get(tokens::get).delete(tokens::delete),
+        )
+        .route("/groups", get(groups::list).post(groups::create_many))
+        .route(
+            "/groups/{name}",
+            get(groups::get).post(groups::create).delete(groups::delete),
+        )
+        .route(
+            "/groups/{name}/users",
+            post(groups::add_users).delete(groups::remove_users),
+        )
+        .route("/groups/{name}/properties", put(groups::set_properties))
+        .route("/services", get(services::list))
+        .route("/services/{name}", get(services::get))
+        .fallback(api_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
 pub fn app(state: AppState) -> Router {
     let base = state.config.hub.base_url.clone();
     let hub = Router::new()
         .route("/health", get(pages::health))
         .route("/error/{code}", get(pages::proxy_error))
-        .route("/api", get(api::info::root))
-        .route("/api/", get(api::info::root))
-        .route("/api/{*rest}", get(api_not_found).fallback(api_not_found))
+        .route("/api/", get(info::root))
+        .nest("/api", api())
         .with_state(state);
+    let api_prefix = format!("{base}hub/api");
     Router::new()
         .nest(&format!("{base}hub"), hub)
+        .fallback(move |uri: Uri| {
+            let api_prefix = api_prefix.clone();
+            async move {
+                if uri.path().starts_with(&api_prefix) {
+                    api_not_found().await.into_response()
+                } else {
+                    PageError {
+                        status: StatusCode::NOT_FOUND,
+                        message: format!("There is nothing at {}.", uri.path()),
+                    }
+                    .into_response()
+                }
+            }
+        })
         .layer(axum::middleware::map_response(version_header))
 }
 
 async fn api_not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "no such API endpoint")
+    ApiError::new(StatusCode::NOT_FOUND, "No such API endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method not allowed on this endpoint",
+    )
 }
 
 async fn version_header(mut response: Response) -> Response {

@@ -1,3 +1,49 @@
-//! JupyterHub's REST API under `/hub/api`, one module per resource.
+//! JupyterHub's REST API under `/hub/api`, one module per resource. Request bodies are read
+//! as bytes and parsed here, so every malformed body gets the same kind of 400.
 
+pub mod groups;
 pub mod info;
+pub mod models;
+pub mod pagination;
+pub mod services;
+pub mod tokens;
+pub mod users;
+
+use crate::error::ApiError;
+use axum::body::Bytes;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+
+/// A request body, parsed by [`parse_body`] or [`parse_optional_body`].
+pub type JsonBody = Bytes;
+
+pub fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, message)
+}
+
+/// Parse a JSON body; a missing, malformed or mistyped one is a 400 naming the field.
+pub fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    parse_optional_body(body)?.ok_or_else(|| bad_request("A JSON request body is required"))
+}
+
+/// Parse a JSON body that may be absent (empty, or `null`).
+pub fn parse_optional_body<T: DeserializeOwned>(body: &Bytes) -> Result<Option<T>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| bad_request(format!("Request body is not valid JSON: {e}")))?;
+    if value.is_null() {
+        return Ok(None);
+    }
+    serde_path_to_error::deserialize(value)
+        .map(Some)
+        .map_err(|e| {
+            let path = e.path().to_string();
+            if path == "." {
+                bad_request(format!("Invalid request body: {}", e.inner()))
+            } else {
+                bad_request(format!("Invalid request body at `{path}`: {}", e.inner()))
+            }
+        })
+}

@@ -201,6 +201,12 @@ impl HubConfig {
                 "needs a command, e.g. [\"jupyterhub-singleuser\"]",
             ));
         }
+        crate::auth::names::NameRules::new(&self.authenticator.username_pattern).map_err(|e| {
+            ConfigError::invalid(
+                "Authenticator.username_pattern",
+                format!("not a valid regular expression: {e}"),
+            )
+        })?;
         http_url("ConfigurableHTTPProxy.api_url", &self.proxy.api_url)?;
         if self.proxy.should_start && self.proxy.command.is_empty() {
             return Err(ConfigError::invalid(

@@ -109,7 +109,7 @@ impl GroupStore for SqliteStore {
         &self,
         groups: &[(String, Vec<String>)],
     ) -> Result<Vec<Group>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         for (name, users) in groups {
             let id: i64 = sqlx::query_scalar("INSERT INTO groups (name) VALUES (?) RETURNING id")
                 .bind(name)
@@ -138,7 +138,7 @@ impl GroupStore for SqliteStore {
     }
 
     async fn add_group_members(&self, group: &str, users: &[String]) -> Result<Group, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let id = lookup_group_id(&mut tx, group).await?;
         add_members(&mut tx, id, users).await?;
         let out = fetch_group(&mut tx, group).await?.expect("exists");
@@ -151,7 +151,7 @@ impl GroupStore for SqliteStore {
         group: &str,
         users: &[String],
     ) -> Result<Group, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let id = lookup_group_id(&mut tx, group).await?;
         for user in users {
             let user_id = lookup_user_id(&mut tx, user).await?;
@@ -171,7 +171,7 @@ impl GroupStore for SqliteStore {
         group: &str,
         properties: &Map<String, Value>,
     ) -> Result<Group, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let id = lookup_group_id(&mut tx, group).await?;
         sqlx::query("UPDATE groups SET properties = ? WHERE id = ?")
             .bind(json_text(properties))

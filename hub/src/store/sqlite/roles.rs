@@ -65,7 +65,7 @@ async fn scopes_of(
 #[async_trait::async_trait]
 impl RoleStore for SqliteStore {
     async fn put_role(&self, role: &Role) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO roles (name, description, scopes) VALUES (?, ?, ?) \
              ON CONFLICT (name) DO UPDATE SET description = excluded.description, \
@@ -132,7 +132,7 @@ impl RoleStore for SqliteStore {
     }
 
     async fn set_user_role(&self, user: &str, role: &str, granted: bool) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let user_id = lookup_user_id(&mut tx, user).await?;
         let role_id = role_id(&mut tx, role).await?;
         let sql = if granted {

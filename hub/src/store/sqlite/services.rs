@@ -36,7 +36,7 @@ async fn fetch(
 #[async_trait::async_trait]
 impl ServiceStore for SqliteStore {
     async fn sync_services(&self, services: &[(String, bool, String)]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let existing: Vec<String> = sqlx::query_scalar("SELECT name FROM services")
             .fetch_all(&mut *tx)
             .await?;

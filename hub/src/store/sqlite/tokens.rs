@@ -37,7 +37,7 @@ fn token_from_row(row: &SqliteRow) -> Result<Token, StoreError> {
 #[async_trait::async_trait]
 impl TokenStore for SqliteStore {
     async fn create_token(&self, token: &NewToken) -> Result<Token, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let (user_id, service_id) = match &token.owner {
             TokenOwner::User(name) => (Some(lookup_user_id(&mut tx, name).await?), None),
             TokenOwner::Service(name) => {

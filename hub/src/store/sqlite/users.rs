@@ -116,7 +116,7 @@ impl UserStore for SqliteStore {
     }
 
     async fn create_users(&self, reqs: &[CreateUserRequest]) -> Result<Vec<User>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let mut names = Vec::with_capacity(reqs.len());
         for req in reqs {
             sqlx::query("INSERT INTO users (name, admin, created) VALUES (?, ?, ?)")
@@ -182,7 +182,7 @@ impl UserStore for SqliteStore {
     }
 
     async fn update_user(&self, name: &str, req: &UpdateUserRequest) -> Result<User, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let id = lookup_user_id(&mut tx, name).await?;
         if let Some(admin) = req.admin {
             sqlx::query("UPDATE users SET admin = ? WHERE id = ?")
@@ -218,7 +218,7 @@ impl UserStore for SqliteStore {
     }
 
     async fn save_server(&self, user: &str, server: &Server) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let id = lookup_user_id(&mut tx, user).await?;
         sqlx::query(
             "INSERT INTO servers (user_id, name, state, user_options, url, started, last_activity) \
@@ -259,7 +259,7 @@ impl UserStore for SqliteStore {
         at: DateTime<Utc>,
         servers: &BTreeMap<String, DateTime<Utc>>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let id = lookup_user_id(&mut tx, name).await?;
         let latest = servers.values().copied().chain([at]).max().unwrap_or(at);
         sqlx::query(

@@ -1,0 +1,77 @@
+//! `offset` / `limit` paging as JupyterHub does it, and the envelope sent when the client
+//! asks for `Accept: application/jupyterhub-pagination+json`.
+
+use crate::error::ApiError;
+use crate::store::Page;
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{json, Value};
+
+pub const PAGINATION_MEDIA_TYPE: &str = "application/jupyterhub-pagination+json";
+
+/// The page a request asks for, bounded by the configured limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    pub page: Page,
+    /// Whether to answer with the pagination envelope.
+    pub envelope: bool,
+}
+
+impl Paging {
+    /// Read `offset` and `limit` (already parsed from the query) and the `Accept` header.
+    /// A limit above `max_limit` is lowered to it, as JupyterHub does.
+    pub fn new(
+        offset: Option<&str>,
+        limit: Option<&str>,
+        headers: &HeaderMap,
+        default_limit: u32,
+        max_limit: u32,
+    ) -> Result<Paging, ApiError> {
+        let number = |name: &str, raw: Option<&str>| -> Result<Option<u64>, ApiError> {
+            raw.filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse::<u64>().map_err(|_| {
+                        ApiError::new(
+                            StatusCode::BAD_REQUEST,
+                            format!("{name} must be a non-negative integer, not {s:?}"),
+                        )
+                    })
+                })
+                .transpose()
+        };
+        let offset = number("offset", offset)?.unwrap_or(0);
+        let limit = number("limit", limit)?
+            .unwrap_or(u64::from(default_limit))
+            .min(u64::from(max_limit));
+        let envelope = headers
+            .get_all(axum::http::header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains(PAGINATION_MEDIA_TYPE));
+        Ok(Paging {
+            page: Page { offset, limit },
+            envelope,
+        })
+    }
+
+    /// The response body: the bare list, or the envelope with a link to the next page.
+    /// `next_url` builds the URL of a page from its offset and limit.
+    pub fn respond(
+        &self,
+        items: Vec<Value>,
+        total: u64,
+        next_url: impl Fn(u64, u64) -> String,
+    ) -> Value {
+        if !self.envelope {
+            return Value::Array(items);
+        }
+        let Page { offset, limit } = self.page;
+        let next_offset = offset + items.len() as u64;
+        let next = (next_offset < total && !items.is_empty()).then(|| {
+            json!({ "offset": next_offset, "limit": limit, "url": next_url(next_offset, limit) })
+        });
+        json!({
+            "items": items,
+            "_pagination": { "offset": offset, "limit": limit, "total": total, "next": next },
+        })
+    }
+}

@@ -1,0 +1,368 @@
+//! `/hub/api/users` and `/hub/api/user`: list, read, create, update and delete users, and
+//! record their activity.
+
+use super::models::{iso, service_model, user_model};
+use super::pagination::Paging;
+use super::{bad_request, parse_body, parse_optional_body, JsonBody};
+use crate::auth::caller::Identity;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::store::{CreateUserRequest, UpdateUserRequest, User, UserState};
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use ferrohub_shared::scopes::Target;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, HashMap};
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    state: Option<String>,
+    offset: Option<String>,
+    limit: Option<String>,
+    name_filter: Option<String>,
+    include_stopped_servers: Option<String>,
+}
+
+fn target(user: &User) -> Target<'_> {
+    Target::User {
+        name: &user.name,
+        groups: &user.groups,
+    }
+}
+
+/// The user called `name`, or 404.
+async fn find(state: &AppState, name: &str) -> Result<User, ApiError> {
+    state
+        .store
+        .get_user(name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("No such user: {name}")))
+}
+
+/// `GET /users`
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_any("list:users")?;
+    let filter = match q.state.as_deref().unwrap_or("") {
+        "" => UserState::Any,
+        "active" => UserState::Active,
+        "inactive" => UserState::Inactive,
+        "ready" => UserState::Ready,
+        other => return Err(bad_request(format!("Unrecognized state filter: {other:?}"))),
+    };
+    let hub = &state.config.hub;
+    let paging = Paging::new(
+        q.offset.as_deref(),
+        q.limit.as_deref(),
+        &headers,
+        hub.api_page_default_limit,
+        hub.api_page_max_limit,
+    )?;
+    let include_stopped = q.include_stopped_servers.is_some();
+    let name_filter = q.name_filter.as_deref().filter(|s| !s.is_empty());
+    let (users, total) = if caller.scopes.has_all("list:users") {
+        state
+            .store
+            .list_users(filter, name_filter, paging.page)
+            .await?
+    } else {
+        // A filtered `list:users` (e.g. `!group=staff`) sees only the users it names: list
+        // everything matching, keep what the scope admits, then page.
+        let everything = crate::store::Page {
+            offset: 0,
+            limit: u64::MAX / 2,
+        };
+        let (all, _) = state
+            .store
+            .list_users(filter, name_filter, everything)
+            .await?;
+        let visible: Vec<User> = all
+            .into_iter()
+            .filter(|u| caller.scopes.allows("list:users", target(u)))
+            .collect();
+        let total = visible.len() as u64;
+        let page = visible
+            .into_iter()
+            .skip(usize::try_from(paging.page.offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(paging.page.limit).unwrap_or(usize::MAX))
+            .collect();
+        (page, total)
+    };
+    let items = users
+        .iter()
+        .filter_map(|u| user_model(&caller, &state.urls, u, include_stopped))
+        .collect();
+    let base = format!("{}hub/api/users", hub.base_url);
+    let state_q = q.state.clone().unwrap_or_default();
+    Ok(Json(paging.respond(items, total, |offset, limit| {
+        format!("{base}?offset={offset}&limit={limit}&state={state_q}")
+    })))
+}
+
+/// `GET /users/{name}`
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_any("read:users:name")?;
+    let user = find(&state, &name).await?;
+    caller.require("read:users:name", target(&user))?;
+    let model =
+        user_model(&caller, &state.urls, &user, true).expect("name readable, checked above");
+    Ok(Json(model))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CreateOne {
+    #[serde(default)]
+    admin: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateMany {
+    usernames: Vec<String>,
+    #[serde(default)]
+    admin: bool,
+}
+
+/// `POST /users/{name}`
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    caller.require_any("admin:users")?;
+    let req: CreateOne = parse_optional_body(&body)?.unwrap_or_default();
+    let name = state.names.normalize(&name);
+    state.names.check_user(&name).map_err(bad_request)?;
+    if state.store.get_user(&name).await?.is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("User {name} already exists"),
+        ));
+    }
+    let user = state
+        .store
+        .create_users(&[CreateUserRequest {
+            name,
+            admin: req.admin,
+        }])
+        .await?
+        .remove(0);
+    let model = user_model(&caller, &state.urls, &user, true).unwrap_or_else(|| json!({}));
+    Ok((StatusCode::CREATED, Json(model)).into_response())
+}
+
+/// `POST /users`: create several; names that exist already are skipped.
+pub async fn create_many(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    caller.require_any("admin:users")?;
+    let req: CreateMany = parse_body(&body)?;
+    let mut to_create = Vec::new();
+    for raw in &req.usernames {
+        let name = state.names.normalize(raw);
+        state.names.check_user(&name).map_err(bad_request)?;
+        if state.store.get_user(&name).await?.is_none()
+            && !to_create.iter().any(|r: &CreateUserRequest| r.name == name)
+        {
+            to_create.push(CreateUserRequest {
+                name,
+                admin: req.admin,
+            });
+        }
+    }
+    if to_create.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("All {} users already exist", req.usernames.len()),
+        ));
+    }
+    let users = state.store.create_users(&to_create).await?;
+    let models: Vec<Value> = users
+        .iter()
+        .filter_map(|u| user_model(&caller, &state.urls, u, true))
+        .collect();
+    Ok((StatusCode::CREATED, Json(Value::Array(models))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Patch {
+    name: Option<String>,
+    admin: Option<bool>,
+}
+
+/// `PATCH /users/{name}`: rename and/or change the admin flag.
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    body: JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_any("admin:users")?;
+    let user = find(&state, &name).await?;
+    caller.require("admin:users", target(&user))?;
+    let patch: Patch = parse_body(&body)?;
+    let new_name = match patch.name {
+        Some(raw) => {
+            let n = state.names.normalize(&raw);
+            state.names.check_user(&n).map_err(bad_request)?;
+            if n != user.name && state.store.get_user(&n).await?.is_some() {
+                return Err(bad_request(format!(
+                    "User {n} already exists, username must be unique"
+                )));
+            }
+            Some(n)
+        }
+        None => None,
+    };
+    let updated = state
+        .store
+        .update_user(
+            &user.name,
+            &UpdateUserRequest {
+                name: new_name,
+                admin: patch.admin,
+            },
+        )
+        .await?;
+    Ok(Json(
+        user_model(&caller, &state.urls, &updated, true).unwrap_or_else(|| json!({})),
+    ))
+}
+
+/// `DELETE /users/{name}`
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_any("delete:users")?;
+    let user = find(&state, &name).await?;
+    caller.require("delete:users", target(&user))?;
+    if matches!(&caller.identity, Identity::User { name, .. } if *name == user.name) {
+        return Err(bad_request("Cannot delete yourself!"));
+    }
+    if user.servers.iter().any(|s| s.url.is_some()) {
+        // Servers are stopped by the lifecycle before the user goes; until spawners exist,
+        // refuse rather than orphan a running server.
+        return Err(bad_request(format!(
+            "{}'s server is running; stop it before deleting the user",
+            user.name
+        )));
+    }
+    state.store.delete_user(&user.name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerActivity {
+    last_activity: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Activity {
+    last_activity: Option<String>,
+    #[serde(default)]
+    servers: HashMap<String, ServerActivity>,
+}
+
+fn parse_time(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| {
+            // JupyterHub also accepts ISO 8601 without an offset, meaning UTC.
+            chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f").map(|t| t.and_utc())
+        })
+        .map_err(|_| {
+            bad_request(format!(
+                "{field} must be an ISO 8601 timestamp, not {raw:?}"
+            ))
+        })
+}
+
+/// `POST /users/{name}/activity`: single-user servers report when they were last used.
+pub async fn activity(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    body: JsonBody,
+) -> Result<StatusCode, ApiError> {
+    caller.require_any("users:activity")?;
+    let user = find(&state, &name).await?;
+    caller.require("users:activity", target(&user))?;
+    let report: Activity = parse_body(&body)?;
+    let mut servers = BTreeMap::new();
+    for (server, a) in &report.servers {
+        if !user.servers.iter().any(|s| &s.name == server) {
+            return Err(bad_request(format!(
+                "No such server '{server}' for user {}",
+                user.name
+            )));
+        }
+        servers.insert(
+            server.clone(),
+            parse_time(&format!("servers.{server}.last_activity"), &a.last_activity)?,
+        );
+    }
+    let at = match &report.last_activity {
+        Some(raw) => parse_time("last_activity", raw)?,
+        None => match servers.values().max() {
+            Some(t) => *t,
+            None => return Err(bad_request("last_activity or servers is required")),
+        },
+    };
+    state
+        .store
+        .record_activity(&user.name, at, &servers)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /user`: who the caller is, with its scopes.
+pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let mut model = match &caller.identity {
+        Identity::User { name, .. } => {
+            let user = find(&state, name).await?;
+            user_model(&caller, &state.urls, &user, true)
+                .unwrap_or_else(|| json!({"kind": "user", "name": user.name}))
+        }
+        Identity::Service { name, .. } => {
+            let service = state
+                .store
+                .get_service(name)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("No such service: {name}")))?;
+            service_model(&caller, &service)
+                .unwrap_or_else(|| json!({"kind": "service", "name": service.name}))
+        }
+    };
+    let obj: &mut Map<String, Value> = model.as_object_mut().expect("models are objects");
+    obj.insert("scopes".into(), json!(caller.scopes.to_strings()));
+    if let Some(token) = &caller.token {
+        obj.insert("token_id".into(), format!("a{}", token.id).into());
+        obj.insert("session_id".into(), json!(token.session_id));
+        if let Some(t) = token.last_activity {
+            obj.insert("token_last_activity".into(), iso(t).into());
+        }
+    }
+    Ok(Json(model))
+}
