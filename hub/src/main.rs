@@ -47,6 +47,20 @@ struct Cli {
 enum Command {
     /// Create the database or bring its schema up to date, then exit.
     UpgradeDb,
+    /// Mint an API token for an existing user and print it.
+    Token {
+        /// The user the token belongs to.
+        user: String,
+        /// A scope for the token (repeatable); none means all of the user's own.
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// A note shown with the token.
+        #[arg(long, default_value = "generated at the command line")]
+        note: String,
+        /// Seconds until the token expires; none means never.
+        #[arg(long, value_name = "SECONDS")]
+        expires_in: Option<u64>,
+    },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -167,10 +181,21 @@ async fn real_main() -> anyhow::Result<()> {
             .context("the configuration cannot be used")?;
     }
 
-    if let Some(Command::UpgradeDb) = cli.command {
-        ferrohub::store::open(&config.db_url()).await?;
-        tracing::info!(db_url = %config.hub.db_url, "database schema is up to date");
-        return Ok(());
+    match cli.command {
+        Some(Command::UpgradeDb) => {
+            ferrohub::store::open(&config.db_url()).await?;
+            tracing::info!(db_url = %config.hub.db_url, "database schema is up to date");
+            return Ok(());
+        }
+        Some(Command::Token {
+            user,
+            scopes,
+            note,
+            expires_in,
+        }) => {
+            return mint_token(&config, user, scopes, note, expires_in).await;
+        }
+        None => {}
     }
 
     let hub_addr = {
@@ -191,6 +216,40 @@ async fn real_main() -> anyhow::Result<()> {
         shutdown_signal(),
     )
     .await?;
+    Ok(())
+}
+
+/// `ferrohub token USER`: print a new token for an existing user on stdout.
+async fn mint_token(
+    config: &HubConfig,
+    user: String,
+    scopes: Vec<String>,
+    note: String,
+    expires_in: Option<u64>,
+) -> anyhow::Result<()> {
+    use ferrohub::auth::tokens::{mint, TokenRequest};
+    let store = ferrohub::store::open(&config.db_url()).await?;
+    if store.get_user(&user).await?.is_none() {
+        anyhow::bail!(
+            "no such user: {user} (create it first, e.g. through the admin page or the API)"
+        );
+    }
+    ferrohub_shared::scopes::parse_all(&scopes).context("cannot mint the token")?;
+    let scopes = if scopes.is_empty() {
+        vec!["inherit".to_owned()]
+    } else {
+        scopes
+    };
+    let request = TokenRequest {
+        owner: ferrohub::store::TokenOwner::User(user),
+        scopes,
+        note,
+        expires_in,
+        session_id: None,
+        oauth_client: None,
+    };
+    let (token, _) = mint(store.as_ref(), request).await?;
+    println!("{}", token.expose());
     Ok(())
 }
 
