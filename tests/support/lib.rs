@@ -87,7 +87,7 @@ where
 /// if it does not exit in time, SIGKILL.
 pub struct Running {
     child: Child,
-    output: Arc<Mutex<String>>,
+    pub output: Arc<Mutex<String>>,
     pub name: String,
 }
 
@@ -229,4 +229,106 @@ pub async fn status_of(client: &reqwest::Client, url: &str) -> Option<u16> {
         .await
         .ok()
         .map(|r| r.status().as_u16())
+}
+
+/// The Python virtual environment with JupyterHub's own clients (`scripts/install-test-deps.sh`
+/// makes it at `.venv` in the workspace; `FERROHUB_VENV` overrides).
+pub fn venv_bin(program: &str) -> PathBuf {
+    let venv = std::env::var_os("FERROHUB_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv"));
+    let path = venv.join("bin").join(program);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `bash scripts/install-test-deps.sh` to create the test venv",
+        path.display()
+    );
+    path
+}
+
+/// A hub started by the real binary on ports of its own, in a scratch directory.
+pub struct TestHub {
+    pub process: Running,
+    pub public: u16,
+    pub hub_port: u16,
+    pub proxy_api: u16,
+    pub dir: ScratchDir,
+}
+
+impl TestHub {
+    /// Start `ferrohub` with `config` (TOML) and wait until it answers through its proxy.
+    pub async fn start(label: &str, config: &str) -> TestHub {
+        let dir = ScratchDir::new(label);
+        std::fs::write(dir.path().join("jupyterhub_config.toml"), config).unwrap();
+        let (public, hub_port, proxy_api) = (free_port(), free_port(), free_port());
+        let args = [
+            "-f".to_owned(),
+            "jupyterhub_config.toml".to_owned(),
+            format!("--JupyterHub.bind_url=http://127.0.0.1:{public}"),
+            format!("--JupyterHub.hub_bind_url=http://127.0.0.1:{hub_port}"),
+            format!("--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{proxy_api}"),
+        ];
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let process = Running::start(&bin("ferrohub"), &args, dir.path(), &[]);
+        let hub = TestHub {
+            process,
+            public,
+            hub_port,
+            proxy_api,
+            dir,
+        };
+        let client = http();
+        let health = format!("{}/hub/health", hub.public_url());
+        let out = hub.process.output.clone();
+        poll(
+            Duration::from_secs(30),
+            "the hub to answer through its proxy",
+            || async {
+                if status_of(&client, &health).await == Some(200) {
+                    return Some(());
+                }
+                let text = out.lock().expect("no panics while holding").clone();
+                assert!(
+                    !text.contains("ferrohub: error"),
+                    "the hub failed to start:\n{text}"
+                );
+                None
+            },
+        )
+        .await;
+        hub
+    }
+
+    /// `http://127.0.0.1:PUBLIC`
+    pub fn public_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.public)
+    }
+
+    /// The REST API root through the proxy, e.g. for JupyterHub's clients.
+    pub fn api_url(&self) -> String {
+        format!("{}/hub/api", self.public_url())
+    }
+
+    /// Call the API with `token`; returns status and JSON body (`null` when empty).
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut req = http()
+            .request(method, format!("{}{path}", self.api_url()))
+            .header("Authorization", format!("token {token}"));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("the hub answers");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
 }

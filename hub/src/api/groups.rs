@@ -1,7 +1,7 @@
 //! `/hub/api/groups`: list, read, create and delete groups, manage members and properties.
 
 use super::models::group_model;
-use super::pagination::Paging;
+use super::pagination::{request_origin, Paging};
 use super::{bad_request, parse_body, parse_optional_body, JsonBody};
 use crate::auth::names::check_group;
 use crate::auth::Caller;
@@ -95,7 +95,7 @@ pub async fn list(
         .iter()
         .filter_map(|g| group_model(&caller, g))
         .collect();
-    let base = format!("{}hub/api/groups", hub.base_url);
+    let base = format!("{}{}hub/api/groups", request_origin(&headers), hub.base_url);
     Ok(Json(paging.respond(items, total, |o, l| {
         format!("{base}?offset={o}&limit={l}")
     })))

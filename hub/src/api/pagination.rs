@@ -8,6 +8,20 @@ use serde_json::{json, Value};
 
 pub const PAGINATION_MEDIA_TYPE: &str = "application/jupyterhub-pagination+json";
 
+/// `http://host:port` as the client addressed the hub, for absolute links: clients such as
+/// the idle culler fetch `next.url` as it is, so it must be a full URL. The proxy's
+/// `X-Forwarded-Proto` says whether the client used https.
+pub fn request_origin(headers: &HeaderMap) -> String {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let proto = header("x-forwarded-proto")
+        .and_then(|p| p.split(',').next())
+        .map(str::trim)
+        .filter(|p| *p == "https" || *p == "http")
+        .unwrap_or("http");
+    let host = header("host").unwrap_or("localhost");
+    format!("{proto}://{host}")
+}
+
 /// The page a request asks for, bounded by the configured limits.
 #[derive(Debug, Clone, Copy)]
 pub struct Paging {

@@ -2,7 +2,7 @@
 //! record their activity.
 
 use super::models::{iso, service_model, user_model};
-use super::pagination::Paging;
+use super::pagination::{request_origin, Paging};
 use super::{bad_request, parse_body, parse_optional_body, JsonBody};
 use crate::auth::caller::Identity;
 use crate::auth::Caller;
@@ -101,7 +101,7 @@ pub async fn list(
         .iter()
         .filter_map(|u| user_model(&caller, &state.urls, u, include_stopped))
         .collect();
-    let base = format!("{}hub/api/users", hub.base_url);
+    let base = format!("{}{}hub/api/users", request_origin(&headers), hub.base_url);
     let state_q = q.state.clone().unwrap_or_default();
     Ok(Json(paging.respond(items, total, |offset, limit| {
         format!("{base}?offset={offset}&limit={limit}&state={state_q}")
