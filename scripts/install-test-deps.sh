@@ -13,3 +13,17 @@ need_rust_component() {
 }
 need_rust_component fmt rustfmt
 need_rust_component clippy clippy
+
+# JupyterHub's own Python clients (the idle culler, HubAuth), for the compatibility tests.
+# Pinned so a new release cannot change the tests' outcome unnoticed.
+cd "$(dirname "$0")/.."
+VENV=.venv
+PY_PACKAGES=(jupyterhub==6.1.1 jupyterhub-idle-culler==2.0.0)
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "== creating the test venv in $VENV"
+    python3 -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -m pip show -q "${PY_PACKAGES[@]%%==*}" >/dev/null 2>&1; then
+    echo "== installing ${PY_PACKAGES[*]} into $VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
+fi
