@@ -23,7 +23,6 @@ if [ ! -x "$VENV/bin/python" ]; then
     echo "== creating the test venv in $VENV"
     python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -m pip show -q "${PY_PACKAGES[@]%%==*}" >/dev/null 2>&1; then
-    echo "== installing ${PY_PACKAGES[*]} into $VENV"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
-fi
+# pip answers at once when the pinned versions are already there.
+echo "== ensuring ${PY_PACKAGES[*]} in $VENV"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
