@@ -14,6 +14,32 @@ need_rust_component() {
 need_rust_component fmt rustfmt
 need_rust_component clippy clippy
 
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Debian packages: PostgreSQL for the store's second backend.
+APT_PACKAGES=(postgresql)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "== installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# A running PostgreSQL with a `ferrohub` superuser for the tests (scripts/test.sh points
+# FERROHUB_TEST_POSTGRES at it). Debian's cluster runs as the postgres user.
+if ! pg_lsclusters -h 2>/dev/null | grep -q online; then
+    echo "== starting PostgreSQL"
+    if ! pg_lsclusters -h 2>/dev/null | grep -q .; then
+        as_root pg_createcluster "$(ls /usr/lib/postgresql | sort -n | tail -1)" main
+    fi
+    as_root service postgresql start >/dev/null
+fi
+as_root su postgres -c "psql -qtc \"SELECT 1 FROM pg_roles WHERE rolname = 'ferrohub'\" | grep -q 1 \
+    || psql -qc \"CREATE ROLE ferrohub LOGIN SUPERUSER PASSWORD 'ferrohub'\""
+
 # JupyterHub's own Python clients (the idle culler, HubAuth), for the compatibility tests.
 # Pinned so a new release cannot change the tests' outcome unnoticed.
 cd "$(dirname "$0")/.."

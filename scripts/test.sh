@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-test-deps.sh
+# The PostgreSQL that install-test-deps.sh started, for the store's conformance suite.
+export FERROHUB_TEST_POSTGRES="${FERROHUB_TEST_POSTGRES:-postgresql://ferrohub:ferrohub@127.0.0.1:5432/postgres}"
 
 echo "== cargo fmt --check"
 cargo fmt --all --check

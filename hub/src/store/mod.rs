@@ -4,9 +4,12 @@
 
 #[cfg(test)]
 mod conformance;
+mod postgres;
 mod records;
+mod sql;
 mod sqlite;
 
+pub use postgres::PostgresStore;
 pub use records::*;
 pub use sqlite::SqliteStore;
 
@@ -37,8 +40,6 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-    #[error("{0}")]
-    Unsupported(String),
 }
 
 /// Users, their servers and their activity.
@@ -165,8 +166,6 @@ impl<T> Store for T where
 pub async fn open(url: &DbUrl) -> Result<Arc<dyn Store>, StoreError> {
     match url {
         DbUrl::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path).await?)),
-        DbUrl::Postgres(_) => Err(StoreError::Unsupported(
-            "PostgreSQL support is not in this build yet; use sqlite:///jupyterhub.sqlite".into(),
-        )),
+        DbUrl::Postgres(url) => Ok(Arc::new(PostgresStore::open(url).await?)),
     }
 }

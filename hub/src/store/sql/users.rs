@@ -1,0 +1,307 @@
+//! Users, their servers and activity.
+//! The SQL is shared by every backend: the macro stamps it out for each sqlx database type,
+//! so SQLite and PostgreSQL run the same statements (`$N` placeholders work in both).
+
+macro_rules! users_impl {
+    ($store:ty, $db:ty) => {
+        type Backend = $store;
+        #[allow(dead_code)]
+        type Db = $db;
+        #[allow(dead_code)]
+        type Conn = <$db as sqlx::Database>::Connection;
+        #[allow(dead_code)]
+        type DbRow = <$db as sqlx::Database>::Row;
+
+        use crate::store::sql::{conflict_or, json_text, now, parse_json};
+        use crate::store::{
+            CreateUserRequest, Page, Server, StoreError, UpdateUserRequest, User, UserState, UserStore,
+        };
+        use chrono::{DateTime, Utc};
+        use sqlx::{QueryBuilder, Row};
+        use std::collections::{BTreeMap, HashMap};
+
+        fn state_condition(state: UserState) -> &'static str {
+            match state {
+                UserState::Any => "TRUE",
+                UserState::Active | UserState::Ready => {
+                    "EXISTS (SELECT 1 FROM servers s WHERE s.user_id = users.id AND s.url IS NOT NULL)"
+                }
+                UserState::Inactive => {
+                    "NOT EXISTS (SELECT 1 FROM servers s WHERE s.user_id = users.id AND s.url IS NOT NULL)"
+                }
+            }
+        }
+
+        /// Append `id, id, ...` as bound parameters.
+        pub(super) fn push_ids(q: &mut QueryBuilder<'_, Db>, ids: impl Iterator<Item = i64>) {
+            let mut sep = q.separated(", ");
+            for id in ids {
+                sep.push_bind(id);
+            }
+        }
+
+        /// Fill in groups, roles and servers for `rows` with one query each (not one per user).
+        async fn hydrate(
+            conn: &mut Conn,
+            rows: Vec<DbRow>,
+        ) -> Result<Vec<User>, StoreError> {
+            let mut users = Vec::with_capacity(rows.len());
+            for row in &rows {
+                users.push(User {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    admin: row.try_get("admin")?,
+                    created: row.try_get("created")?,
+                    last_activity: row.try_get("last_activity")?,
+                    has_password: row.try_get::<Option<String>, _>("password_hash")?.is_some(),
+                    locked: row.try_get("locked")?,
+                    groups: Vec::new(),
+                    roles: Vec::new(),
+                    servers: Vec::new(),
+                });
+            }
+            if users.is_empty() {
+                return Ok(users);
+            }
+            let index: HashMap<i64, usize> = users.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
+            for (sql, kind) in [
+                ("SELECT m.user_id, g.name FROM user_group_map m JOIN groups g ON g.id = m.group_id WHERE m.user_id IN (", 0),
+                ("SELECT m.user_id, r.name FROM user_role_map m JOIN roles r ON r.id = m.role_id WHERE m.user_id IN (", 1),
+            ] {
+                let mut q = QueryBuilder::<Db>::new(sql);
+                push_ids(&mut q, users.iter().map(|u| u.id));
+                q.push(") ORDER BY 2");
+                for row in q.build().fetch_all(&mut *conn).await? {
+                    let user_id: i64 = row.try_get(0)?;
+                    let name: String = row.try_get(1)?;
+                    let user = &mut users[index[&user_id]];
+                    if kind == 0 {
+                        user.groups.push(name);
+                    } else {
+                        user.roles.push(name);
+                    }
+                }
+            }
+            let mut q = QueryBuilder::<Db>::new("SELECT * FROM servers WHERE user_id IN (");
+            push_ids(&mut q, users.iter().map(|u| u.id));
+            q.push(") ORDER BY name");
+            for row in q.build().fetch_all(&mut *conn).await? {
+                let user_id: i64 = row.try_get("user_id")?;
+                users[index[&user_id]].servers.push(Server {
+                    name: row.try_get("name")?,
+                    url: row.try_get("url")?,
+                    started: row.try_get("started")?,
+                    last_activity: row.try_get("last_activity")?,
+                    state: parse_json(&row.try_get::<String, _>("state")?, "server state")?,
+                    user_options: parse_json(&row.try_get::<String, _>("user_options")?, "user options")?,
+                });
+            }
+            Ok(users)
+        }
+
+        async fn fetch_user(conn: &mut Conn, name: &str) -> Result<Option<User>, StoreError> {
+            let rows = sqlx::query("SELECT * FROM users WHERE name = $1")
+                .bind(name)
+                .fetch_all(&mut *conn)
+                .await?;
+            Ok(hydrate(conn, rows).await?.pop())
+        }
+
+        pub(super) async fn lookup_user_id(
+            conn: &mut Conn,
+            name: &str,
+        ) -> Result<i64, StoreError> {
+            sqlx::query_scalar("SELECT id FROM users WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("user {name}")))
+        }
+
+        #[async_trait::async_trait]
+        impl UserStore for Backend {
+            async fn count_admins(&self) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE admin")
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
+            async fn create_users(&self, reqs: &[CreateUserRequest]) -> Result<Vec<User>, StoreError> {
+                let mut tx = self.write().await?;
+                let mut names = Vec::with_capacity(reqs.len());
+                for req in reqs {
+                    sqlx::query("INSERT INTO users (name, admin, created) VALUES ($1, $2, $3)")
+                        .bind(&req.name)
+                        .bind(req.admin)
+                        .bind(now())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(conflict_or(|| format!("user {}", req.name)))?;
+                    names.push(&req.name);
+                }
+                let mut users = Vec::with_capacity(names.len());
+                for name in names {
+                    users.push(fetch_user(&mut tx, name).await?.expect("inserted above"));
+                }
+                tx.commit().await?;
+                Ok(users)
+            }
+
+            async fn get_user(&self, name: &str) -> Result<Option<User>, StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                fetch_user(&mut conn, name).await
+            }
+
+            async fn list_users(
+                &self,
+                state: UserState,
+                name_filter: Option<&str>,
+                page: Page,
+            ) -> Result<(Vec<User>, u64), StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                // A prefix match with LIKE needs its wildcards escaped.
+                let pattern = name_filter.map(|p| {
+                    format!(
+                        "{}%",
+                        p.replace('\\', "\\\\")
+                            .replace('%', "\\%")
+                            .replace('_', "\\_")
+                    )
+                });
+                let filtered = |select: &str| {
+                    let mut q = QueryBuilder::<Db>::new(select);
+                    q.push(" FROM users WHERE ").push(state_condition(state));
+                    if let Some(p) = &pattern {
+                        q.push(" AND name LIKE ")
+                            .push_bind(p.clone())
+                            .push(" ESCAPE '\\'");
+                    }
+                    q
+                };
+                let total: i64 = filtered("SELECT COUNT(*)")
+                    .build_query_scalar()
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let mut q = filtered("SELECT *");
+                q.push(" ORDER BY id LIMIT ")
+                    .push_bind(i64::try_from(page.limit).unwrap_or(i64::MAX))
+                    .push(" OFFSET ")
+                    .push_bind(i64::try_from(page.offset).unwrap_or(i64::MAX));
+                let rows = q.build().fetch_all(&mut *conn).await?;
+                let users = hydrate(&mut conn, rows).await?;
+                Ok((users, u64::try_from(total).unwrap_or(0)))
+            }
+
+            async fn update_user(&self, name: &str, req: &UpdateUserRequest) -> Result<User, StoreError> {
+                let mut tx = self.write().await?;
+                let id = lookup_user_id(&mut tx, name).await?;
+                if let Some(admin) = req.admin {
+                    sqlx::query("UPDATE users SET admin = $1 WHERE id = $2")
+                        .bind(admin)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let mut current = name.to_owned();
+                if let Some(new_name) = req.name.as_ref().filter(|n| *n != name) {
+                    sqlx::query("UPDATE users SET name = $1 WHERE id = $2")
+                        .bind(new_name)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(conflict_or(|| format!("user {new_name}")))?;
+                    current = new_name.clone();
+                }
+                let user = fetch_user(&mut tx, &current).await?.expect("updated above");
+                tx.commit().await?;
+                Ok(user)
+            }
+
+            async fn delete_user(&self, name: &str) -> Result<(), StoreError> {
+                let done = sqlx::query("DELETE FROM users WHERE name = $1")
+                    .bind(name)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound(format!("user {name}")));
+                }
+                Ok(())
+            }
+
+            async fn save_server(&self, user: &str, server: &Server) -> Result<(), StoreError> {
+                let mut tx = self.write().await?;
+                let id = lookup_user_id(&mut tx, user).await?;
+                sqlx::query(
+                    "INSERT INTO servers (user_id, name, state, user_options, url, started, last_activity) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, name) DO UPDATE SET \
+                     state = excluded.state, user_options = excluded.user_options, url = excluded.url, \
+                     started = excluded.started, last_activity = excluded.last_activity",
+                )
+                .bind(id)
+                .bind(&server.name)
+                .bind(json_text(&server.state))
+                .bind(json_text(&server.user_options))
+                .bind(&server.url)
+                .bind(server.started)
+                .bind(server.last_activity)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn delete_server(&self, user: &str, name: &str) -> Result<(), StoreError> {
+                let done = sqlx::query(
+                    "DELETE FROM servers WHERE name = $1 AND user_id = (SELECT id FROM users WHERE name = $2)",
+                )
+                .bind(name)
+                .bind(user)
+                .execute(&self.pool)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound(format!("server {user}/{name}")));
+                }
+                Ok(())
+            }
+
+            async fn record_activity(
+                &self,
+                name: &str,
+                at: DateTime<Utc>,
+                servers: &BTreeMap<String, DateTime<Utc>>,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.write().await?;
+                let id = lookup_user_id(&mut tx, name).await?;
+                let latest = servers.values().copied().chain([at]).max().unwrap_or(at);
+                sqlx::query(
+                    "UPDATE users SET last_activity = $1 WHERE id = $2 \
+                     AND (last_activity IS NULL OR last_activity < $3)",
+                )
+                .bind(latest)
+                .bind(id)
+                .bind(latest)
+                .execute(&mut *tx)
+                .await?;
+                for (server, when) in servers {
+                    let done = sqlx::query(
+                        "UPDATE servers SET last_activity = CASE \
+                         WHEN last_activity IS NULL OR last_activity < $1 THEN $2 ELSE last_activity END \
+                         WHERE user_id = $3 AND name = $4",
+                    )
+                    .bind(when)
+                    .bind(when)
+                    .bind(id)
+                    .bind(server)
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound(format!("server {name}/{server}")));
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use users_impl;
