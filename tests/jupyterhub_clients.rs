@@ -62,7 +62,7 @@ async fn idle_culler_culls_inactive_users() {
                 Some(json!({"last_activity": when})),
             )
             .await;
-        assert_eq!(status, 204, "{body}");
+        assert_eq!(status, 200, "{body}");
     }
 
     let culler = Running::start(

@@ -353,7 +353,7 @@ async fn activity_is_recorded_and_validated() {
             Some(json!({"last_activity": when})),
         )
         .await;
-    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(r.status, 200, "{}", r.body);
     let r = hub.call(Method::GET, "/users/alice", &admin, None).await;
     assert_eq!(r.body["last_activity"], "2026-11-24T10:00:00.000000Z");
     assert_error(

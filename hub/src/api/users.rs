@@ -297,9 +297,21 @@ fn parse_time(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
                 "{field} must be an ISO 8601 timestamp, not {raw:?}"
             ))
         })
+        .and_then(|t| {
+            // A clock far ahead would pin activity in the future and keep a server from
+            // ever being culled; JupyterHub refuses more than an hour ahead too.
+            if t - Utc::now() > chrono::Duration::minutes(59) {
+                Err(bad_request(format!(
+                    "Rejecting activity from more than an hour in the future: {raw}"
+                )))
+            } else {
+                Ok(t)
+            }
+        })
 }
 
 /// `POST /users/{name}/activity`: single-user servers report when they were last used.
+/// Answers 200 with an empty body, as JupyterHub does.
 pub async fn activity(
     State(state): State<AppState>,
     caller: Caller,
@@ -334,7 +346,7 @@ pub async fn activity(
         .store
         .record_activity(&user.name, at, &servers)
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(StatusCode::OK)
 }
 
 /// `GET /user`: who the caller is, with its scopes.
