@@ -1,1 +1,90 @@
-fn main() {}
+//! The `ferrohub-proxy` binary: parse CHP's command line, start logging, bind, run.
+
+use anyhow::Context;
+use clap::Parser;
+use ferrohub_proxy::cli::{bind, Cli};
+use ferrohub_proxy::{run, Listeners};
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(e) = init_tracing(&cli.log_level) {
+        eprintln!("ferrohub-proxy: {e:#}");
+        return ExitCode::from(2);
+    }
+    match start(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ferrohub-proxy: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(level: &str) -> anyhow::Result<()> {
+    // CHP's levels are debug, info, warn and error; RUST_LOG, when set, wins.
+    let level = match level.to_ascii_lowercase().as_str() {
+        "warning" => "warn".to_owned(),
+        other => other.to_owned(),
+    };
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(f) if !f.is_empty() => tracing_subscriber::EnvFilter::try_new(f)?,
+        _ => tracing_subscriber::EnvFilter::try_new(&level).with_context(|| {
+            format!("--log-level {level:?}: expected debug, info, warn or error")
+        })?,
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    Ok(())
+}
+
+async fn start(cli: Cli) -> anyhow::Result<()> {
+    let token = std::env::var(ferrohub_shared::env::CONFIGPROXY_AUTH_TOKEN).ok();
+    let config = cli.config(token)?;
+    let public = bind(&cli.ip, cli.port)
+        .await
+        .with_context(|| format!("cannot listen on {:?} port {}", cli.ip, cli.port))?;
+    let api_port = cli.api_port();
+    let api = bind(&cli.api_ip, api_port).await.with_context(|| {
+        format!(
+            "cannot listen for the API on {:?} port {api_port}",
+            cli.api_ip
+        )
+    })?;
+    let metrics = match cli.metrics_port {
+        Some(port) => Some(bind(&cli.metrics_ip, port).await.with_context(|| {
+            format!(
+                "cannot listen for metrics on {:?} port {port}",
+                cli.metrics_ip
+            )
+        })?),
+        None => None,
+    };
+    let listeners = Listeners {
+        public,
+        api,
+        metrics,
+    };
+    run(config, listeners, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM (`docker stop`, Kubernetes, the hub stopping its proxy).
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("cannot watch SIGTERM: {e}");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::warn!("Interrupted"),
+        _ = term.recv() => tracing::warn!("Terminated"),
+    }
+}

@@ -1,0 +1,332 @@
+//! configurable-http-proxy's command line, parsed into a [`Config`] and listen addresses.
+//! Options CHP has and we do not implement yet are still accepted by name, so that using one
+//! fails at start-up with a sentence saying so instead of "unexpected argument".
+
+use crate::config::{Config, ConfigError};
+use clap::Parser;
+use ferrohub_shared::secret::Secret;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ferrohub-proxy",
+    version,
+    about = "A drop-in replacement for configurable-http-proxy"
+)]
+pub struct Cli {
+    /// Public-facing IP of the proxy (all interfaces when empty or `*`)
+    #[arg(long, default_value = "")]
+    pub ip: String,
+    /// Public-facing port of the proxy
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// Inward-facing IP for API requests
+    #[arg(long, default_value = "localhost")]
+    pub api_ip: String,
+    /// Inward-facing port for API requests (defaults to --port + 1)
+    #[arg(long)]
+    pub api_port: Option<u16>,
+    /// Default proxy target (proto://host[:port]), added as the route `/`
+    #[arg(long)]
+    pub default_target: Option<String>,
+    /// Server for error pages: GET {error-target}/{code}?url={request url}
+    #[arg(long)]
+    pub error_target: Option<String>,
+    /// Directory of error pages: {code}.html, else error.html
+    #[arg(long)]
+    pub error_path: Option<PathBuf>,
+    /// Log level (debug, info, warn, error)
+    #[arg(long, default_value = "info")]
+    pub log_level: String,
+    /// Timeout (ms) after which a silent client's request is dropped
+    #[arg(long)]
+    pub timeout: Option<u64>,
+    /// Timeout (ms) for the target to start answering
+    #[arg(long)]
+    pub proxy_timeout: Option<u64>,
+    /// Timeout (ms) for idle keep-alive client connections
+    #[arg(long)]
+    pub keep_alive_timeout: Option<u64>,
+    /// Don't add X-Forwarded-* headers to proxied requests
+    #[arg(long)]
+    pub no_x_forward: bool,
+    /// Don't prepend the target's path to proxied requests
+    #[arg(long)]
+    pub no_prepend_path: bool,
+    /// Don't include the routing prefix in proxied requests
+    #[arg(long)]
+    pub no_include_prefix: bool,
+    /// Use host routing (host as first level of path)
+    #[arg(long)]
+    pub host_routing: bool,
+    /// Disable TLS certificate verification of targets
+    #[arg(long)]
+    pub insecure: bool,
+    /// Send the target's host as Host
+    #[arg(long)]
+    pub change_origin: bool,
+    /// Header added to proxied requests, `name:value` (repeatable)
+    #[arg(long = "custom-header")]
+    pub custom_header: Vec<String>,
+    /// IP of the metrics server
+    #[arg(long, default_value = "")]
+    pub metrics_ip: String,
+    /// Port of the metrics server (none unless given)
+    #[arg(long)]
+    pub metrics_port: Option<u16>,
+    /// Write our pid to this file while running
+    #[arg(long)]
+    pub pid_file: Option<PathBuf>,
+    /// Keep the route table in this file across restarts (ferrohub-proxy only)
+    #[arg(long)]
+    pub routes_file: Option<PathBuf>,
+
+    // --- Accepted by name, refused at start-up until implemented. ---
+    #[arg(long, hide = true)]
+    pub ssl_key: Option<String>,
+    #[arg(long, hide = true)]
+    pub ssl_cert: Option<String>,
+    #[arg(long, hide = true)]
+    pub ssl_ca: Option<String>,
+    #[arg(long, hide = true)]
+    pub ssl_request_cert: bool,
+    #[arg(long, hide = true)]
+    pub ssl_reject_unauthorized: bool,
+    #[arg(long, hide = true)]
+    pub ssl_protocol: Option<String>,
+    #[arg(long, hide = true)]
+    pub ssl_ciphers: Option<String>,
+    #[arg(long, hide = true)]
+    pub ssl_allow_rc4: bool,
+    #[arg(long, hide = true)]
+    pub ssl_dhparam: Option<String>,
+    #[arg(long, hide = true)]
+    pub api_ssl_key: Option<String>,
+    #[arg(long, hide = true)]
+    pub api_ssl_cert: Option<String>,
+    #[arg(long, hide = true)]
+    pub api_ssl_ca: Option<String>,
+    #[arg(long, hide = true)]
+    pub api_ssl_request_cert: bool,
+    #[arg(long, hide = true)]
+    pub api_ssl_reject_unauthorized: bool,
+    #[arg(long, hide = true)]
+    pub client_ssl_key: Option<String>,
+    #[arg(long, hide = true)]
+    pub client_ssl_cert: Option<String>,
+    #[arg(long, hide = true)]
+    pub client_ssl_ca: Option<String>,
+    #[arg(long, hide = true)]
+    pub client_ssl_request_cert: bool,
+    #[arg(long, hide = true)]
+    pub client_ssl_reject_unauthorized: bool,
+    #[arg(long, hide = true)]
+    pub redirect_port: Option<u16>,
+    #[arg(long, hide = true)]
+    pub redirect_to: Option<u16>,
+    #[arg(long, hide = true)]
+    pub socket: Option<String>,
+    #[arg(long, hide = true)]
+    pub api_socket: Option<String>,
+    #[arg(long, hide = true)]
+    pub metrics_socket: Option<String>,
+    #[arg(long, hide = true)]
+    pub auto_rewrite: bool,
+    #[arg(long, hide = true)]
+    pub protocol_rewrite: Option<String>,
+    #[arg(long, hide = true)]
+    pub storage_backend: Option<String>,
+}
+
+fn ms(v: Option<u64>) -> Option<Duration> {
+    v.filter(|&n| n > 0).map(Duration::from_millis)
+}
+
+impl Cli {
+    /// The configuration, with the API token read by the caller from `CONFIGPROXY_AUTH_TOKEN`.
+    pub fn config(&self, auth_token: Option<String>) -> Result<Config, ConfigError> {
+        self.refuse_unimplemented()?;
+        let error_target = match &self.error_target {
+            Some(t) => Some(url::Url::parse(t).map_err(|e| ConfigError::Invalid {
+                flag: "error-target",
+                value: t.clone(),
+                reason: e.to_string(),
+            })?),
+            None => None,
+        };
+        let mut custom_headers = Vec::new();
+        for h in &self.custom_header {
+            let invalid = |reason: &str| ConfigError::Invalid {
+                flag: "custom-header",
+                value: h.clone(),
+                reason: reason.into(),
+            };
+            let (k, v) = h
+                .split_once(':')
+                .filter(|(k, _)| !k.trim().is_empty())
+                .ok_or_else(|| invalid("expected name:value"))?;
+            custom_headers.push((
+                k.trim().parse().map_err(|_| invalid("bad header name"))?,
+                v.trim().parse().map_err(|_| invalid("bad header value"))?,
+            ));
+        }
+        let defaults = Config::default();
+        let config = Config {
+            default_target: self.default_target.clone(),
+            error_target,
+            error_path: self.error_path.clone(),
+            timeout: ms(self.timeout),
+            proxy_timeout: ms(self.proxy_timeout),
+            keep_alive_timeout: ms(self.keep_alive_timeout).unwrap_or(defaults.keep_alive_timeout),
+            x_forward: !self.no_x_forward,
+            prepend_path: !self.no_prepend_path,
+            include_prefix: !self.no_include_prefix,
+            host_routing: self.host_routing,
+            change_origin: self.change_origin,
+            insecure: self.insecure,
+            custom_headers,
+            auth_token: auth_token.filter(|t| !t.is_empty()).map(Secret::new),
+            routes_file: self.routes_file.clone(),
+            pid_file: self.pid_file.clone(),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn refuse_unimplemented(&self) -> Result<(), ConfigError> {
+        let tls: [(&'static str, bool); 19] = [
+            ("ssl-key", self.ssl_key.is_some()),
+            ("ssl-cert", self.ssl_cert.is_some()),
+            ("ssl-ca", self.ssl_ca.is_some()),
+            ("ssl-request-cert", self.ssl_request_cert),
+            ("ssl-reject-unauthorized", self.ssl_reject_unauthorized),
+            ("ssl-protocol", self.ssl_protocol.is_some()),
+            ("ssl-ciphers", self.ssl_ciphers.is_some()),
+            ("ssl-allow-rc4", self.ssl_allow_rc4),
+            ("ssl-dhparam", self.ssl_dhparam.is_some()),
+            ("api-ssl-key", self.api_ssl_key.is_some()),
+            ("api-ssl-cert", self.api_ssl_cert.is_some()),
+            ("api-ssl-ca", self.api_ssl_ca.is_some()),
+            ("api-ssl-request-cert", self.api_ssl_request_cert),
+            (
+                "api-ssl-reject-unauthorized",
+                self.api_ssl_reject_unauthorized,
+            ),
+            ("client-ssl-key", self.client_ssl_key.is_some()),
+            ("client-ssl-cert", self.client_ssl_cert.is_some()),
+            ("client-ssl-ca", self.client_ssl_ca.is_some()),
+            ("client-ssl-request-cert", self.client_ssl_request_cert),
+            ("redirect-port", self.redirect_port.is_some()),
+        ];
+        if let Some((flag, _)) = tls.iter().find(|(_, set)| *set) {
+            return Err(ConfigError::TlsNotImplemented { flag });
+        }
+        let other: [(&'static str, bool); 7] = [
+            (
+                "client-ssl-reject-unauthorized",
+                self.client_ssl_reject_unauthorized,
+            ),
+            ("redirect-to", self.redirect_to.is_some()),
+            ("socket", self.socket.is_some()),
+            ("api-socket", self.api_socket.is_some()),
+            ("metrics-socket", self.metrics_socket.is_some()),
+            ("auto-rewrite", self.auto_rewrite),
+            ("protocol-rewrite", self.protocol_rewrite.is_some()),
+        ];
+        if let Some((flag, _)) = other.iter().find(|(_, set)| *set) {
+            return Err(ConfigError::NotImplemented { flag });
+        }
+        if self.storage_backend.is_some() {
+            return Err(ConfigError::NotImplemented {
+                flag: "storage-backend (use --routes-file to keep routes)",
+            });
+        }
+        Ok(())
+    }
+
+    /// The API port: `--api-port`, else the public port + 1, as CHP computes it.
+    pub fn api_port(&self) -> u16 {
+        self.api_port.unwrap_or(self.port.wrapping_add(1))
+    }
+}
+
+/// Bind `ip:port` as CHP's listen options mean it: an empty IP or `*` is every interface
+/// (IPv6 and IPv4 where the host has IPv6, else IPv4); a name such as `localhost` is resolved.
+pub async fn bind(ip: &str, port: u16) -> std::io::Result<TcpListener> {
+    match ip {
+        "" | "*" => match TcpListener::bind(("::", port)).await {
+            Ok(l) => Ok(l),
+            Err(_) => TcpListener::bind(("0.0.0.0", port)).await,
+        },
+        ip => TcpListener::bind((ip.trim_matches(['[', ']']), port)).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("ferrohub-proxy").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn jupyterhubs_command_line_parses() {
+        let cli = parse(&[
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            "8000",
+            "--api-ip",
+            "127.0.0.1",
+            "--api-port",
+            "8001",
+            "--error-target",
+            "http://127.0.0.1:8081/hub/error",
+            "--log-level",
+            "info",
+        ]);
+        let c = cli.config(Some("secret".into())).unwrap();
+        assert_eq!(c.error_target.unwrap().path(), "/hub/error");
+        assert_eq!(c.auth_token.unwrap().expose(), "secret");
+    }
+
+    #[test]
+    fn chps_defaults_and_switches() {
+        let cli = parse(&["--port", "9000"]);
+        assert_eq!(cli.api_port(), 9001);
+        assert_eq!(cli.api_ip, "localhost");
+        let c = cli.config(None).unwrap();
+        assert!(c.auth_token.is_none() && c.x_forward && c.include_prefix);
+        let c = parse(&[
+            "--no-x-forward",
+            "--no-prepend-path",
+            "--no-include-prefix",
+            "--host-routing",
+            "--timeout",
+            "1500",
+            "--custom-header",
+            " X-A : b ",
+        ])
+        .config(Some(String::new()))
+        .unwrap();
+        assert!(!c.x_forward && !c.prepend_path && !c.include_prefix && c.host_routing);
+        assert_eq!(c.timeout, Some(Duration::from_millis(1500)));
+        assert_eq!(c.custom_headers[0].0.as_str(), "x-a");
+        assert!(c.auth_token.is_none(), "an empty token is no token");
+    }
+
+    #[test]
+    fn tls_flags_fail_with_a_sentence() {
+        let err = parse(&["--ssl-key", "k.pem", "--ssl-cert", "c.pem"])
+            .config(None)
+            .unwrap_err();
+        assert!(err.to_string().contains("TLS is not implemented"), "{err}");
+        let err = parse(&["--api-ssl-cert", "c.pem"])
+            .config(None)
+            .unwrap_err();
+        assert!(err.to_string().contains("--api-ssl-cert"), "{err}");
+    }
+}

@@ -1,0 +1,190 @@
+//! `ferrohub-proxy`: a drop-in replacement for configurable-http-proxy (CHP), with routes that
+//! survive restarts.
+//!
+//! # Layout
+//! - [`cli`]: CHP's command line; [`config`]: the typed [`Config`] it produces.
+//! - [`routes`]: the route table (longest-prefix by segment, host routing), request path
+//!   normalisation, targets, activity clocks, and [`routes::Routes`], the one handle that edits it.
+//! - [`persist`]: `--routes-file`, written atomically on every change.
+//! - [`api`]: CHP's REST API on the API port (and `/metrics` on the metrics port).
+//! - [`server`]: the public port's connections; [`forward`]: HTTP forwarding;
+//!   [`websocket`]: upgrades; [`error_page`]: what failed requests get.
+//! - [`state`]: what all of them share.
+//!
+//! A request flows: `server` → `forward` (normalise, look up, rewrite, send through the pool)
+//! → `websocket` when the upstream switches protocols → activity on the route.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod error_page;
+pub mod forward;
+pub mod persist;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod websocket;
+
+pub use config::{Config, ConfigError};
+
+use persist::{PersistError, Persister};
+use routes::{RouteTable, Routes, Target};
+use serde_json::{Map, Value};
+use std::future::Future;
+use std::path::PathBuf;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Why the proxy could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Persist(#[from] PersistError),
+    #[error("cannot write the pid file {path}: {source}")]
+    PidFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the {which} server failed: {source}")]
+    Serve {
+        which: &'static str,
+        source: std::io::Error,
+    },
+}
+
+/// The sockets `run` serves, bound by the caller (so tests can use port 0).
+pub struct Listeners {
+    pub public: TcpListener,
+    pub api: TcpListener,
+    pub metrics: Option<TcpListener>,
+}
+
+/// Serve until `shutdown` completes, then stop accepting, let requests in flight finish and
+/// return. Routes come from `--routes-file` (if any), then `--default-target` as `/`.
+pub async fn run(
+    config: Config,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ProxyError> {
+    config.validate()?;
+    let routes = initial_routes(&config)?;
+    if config.auth_token.is_none() {
+        tracing::warn!("REST API is not authenticated.");
+    }
+    let _pid_file = match &config.pid_file {
+        Some(p) => Some(PidFile::create(p.clone())?),
+        None => None,
+    };
+    let (stop, stopped) = watch::channel(false);
+    let state = state::Shared::new(config, routes, stopped.clone());
+    let addr = |l: &TcpListener| l.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    tracing::info!(
+        "Proxying http://{} to {}",
+        addr(&listeners.public),
+        state
+            .config
+            .default_target
+            .as_deref()
+            .unwrap_or("(no default)")
+    );
+    tracing::info!("Proxy API at http://{}/api/routes", addr(&listeners.api));
+
+    let public = tokio::spawn(server::serve(
+        listeners.public,
+        state.clone(),
+        stopped.clone(),
+    ));
+    let api = tokio::spawn(serve_axum(
+        listeners.api,
+        api::router(state.clone()),
+        stopped.clone(),
+    ));
+    let metrics = listeners.metrics.map(|l| {
+        tracing::info!("Serve metrics at http://{}/metrics", addr(&l));
+        tokio::spawn(serve_axum(
+            l,
+            api::metrics_router(state.clone()),
+            stopped.clone(),
+        ))
+    });
+
+    shutdown.await;
+    tracing::info!("shutting down");
+    let _ = stop.send(true);
+    let _ = public.await;
+    let api_result = api.await.unwrap_or(Ok(()));
+    if let Some(m) = metrics {
+        m.await
+            .unwrap_or(Ok(()))
+            .map_err(|source| ProxyError::Serve {
+                which: "metrics",
+                source,
+            })?;
+    }
+    api_result.map_err(|source| ProxyError::Serve {
+        which: "API",
+        source,
+    })
+}
+
+async fn serve_axum(
+    listener: TcpListener,
+    router: axum::Router,
+    mut stopped: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            state::stopped(&mut stopped).await;
+        })
+        .await
+}
+
+fn initial_routes(config: &Config) -> Result<Routes, ProxyError> {
+    let persister = config.routes_file.clone().map(Persister::new);
+    let routes = Routes::new(RouteTable::new(config.host_routing), persister);
+    if let Some(path) = &config.routes_file {
+        let stored = persist::load(path)?;
+        tracing::info!(path = %path.display(), "loaded {} routes", stored.len());
+        routes.load(stored);
+    }
+    if let Some(t) = &config.default_target {
+        let target = Target::parse(t).map_err(|e| ConfigError::Invalid {
+            flag: "default-target",
+            value: t.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut data = Map::new();
+        data.insert("target".into(), Value::String(t.clone()));
+        let root = ferrohub_shared::routes::RouteSpec::parse("/").expect("`/` is a spec");
+        routes.load(vec![persist::StoredRoute {
+            spec: root,
+            target,
+            data,
+            last_activity: routes::activity::now_millis(),
+        }]);
+    }
+    Ok(routes)
+}
+
+/// Our pid in a file for as long as we run (CHP's `--pid-file`), removed on the way out.
+struct PidFile(PathBuf);
+
+impl PidFile {
+    fn create(path: PathBuf) -> Result<Self, ProxyError> {
+        std::fs::write(&path, std::process::id().to_string()).map_err(|source| {
+            ProxyError::PidFile {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        Ok(PidFile(path))
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

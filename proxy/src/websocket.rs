@@ -1,0 +1,163 @@
+//! Websocket forwarding: once the upstream answers the handshake with 101, both upgraded
+//! connections are spliced together and every chunk either way counts as route activity.
+
+use crate::routes::activity::Activity;
+use crate::routes::Route;
+use crate::state::{AppState, Body, BoxError};
+use http::header::{self, HeaderMap};
+use http::Response;
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// A websocket handshake: `Connection` lists `upgrade` and `Upgrade` names `websocket`.
+pub fn is_upgrade(headers: &HeaderMap) -> bool {
+    let has_token = |name, token: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    };
+    has_token(header::CONNECTION, "upgrade") && has_token(header::UPGRADE, "websocket")
+}
+
+/// Answer the client with the upstream's 101 and, in the background, copy bytes both ways
+/// until either side closes or the proxy shuts down.
+pub fn splice(
+    state: &AppState,
+    route: Arc<Route>,
+    client: OnUpgrade,
+    mut upstream_resp: Response<Incoming>,
+) -> Response<Body> {
+    let upstream = hyper::upgrade::on(&mut upstream_resp);
+    let (parts, _) = upstream_resp.into_parts();
+    let state = state.clone();
+    tokio::spawn(async move {
+        let (client, upstream) = match tokio::try_join!(client, upstream) {
+            Ok(pair) => pair,
+            Err(e) => {
+                tracing::debug!(route = %route.spec, "websocket upgrade did not complete: {e}");
+                return;
+            }
+        };
+        let mut client = ActivityIo::new(TokioIo::new(client), route.activity.clone());
+        let mut upstream = TokioIo::new(upstream);
+        let mut shutdown = state.shutdown.clone();
+        state
+            .metrics
+            .websockets_open
+            .fetch_add(1, Ordering::Relaxed);
+        tokio::select! {
+            r = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {
+                if let Err(e) = r {
+                    tracing::debug!(route = %route.spec, "websocket closed: {e}");
+                }
+            }
+            _ = crate::state::stopped(&mut shutdown) => {}
+        }
+        state
+            .metrics
+            .websockets_open
+            .fetch_sub(1, Ordering::Relaxed);
+    });
+    Response::from_parts(parts, Empty::new().map_err(BoxError::from).boxed())
+}
+
+/// Wraps the client side of a websocket; data read (client to server) or written (server to
+/// client) touches the route's activity. [`Activity::touch`] is a relaxed load per chunk and a
+/// store at most once a millisecond.
+struct ActivityIo<T> {
+    inner: T,
+    activity: Arc<Activity>,
+}
+
+impl<T> ActivityIo<T> {
+    fn new(inner: T, activity: Arc<Activity>) -> Self {
+        ActivityIo { inner, activity }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for ActivityIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let res = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(res, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.touch();
+        }
+        res
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for ActivityIo<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let res = Pin::new(&mut self.inner).poll_write(cx, data);
+        if matches!(res, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        res
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[test]
+    fn recognises_handshakes() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, Upgrade"),
+        );
+        h.insert(header::UPGRADE, HeaderValue::from_static("WebSocket"));
+        assert!(is_upgrade(&h));
+        h.insert(header::UPGRADE, HeaderValue::from_static("h2c"));
+        assert!(!is_upgrade(&h));
+        h.remove(header::CONNECTION);
+        assert!(!is_upgrade(&h));
+    }
+
+    #[tokio::test]
+    async fn data_either_way_is_activity() {
+        let (a, mut b) = tokio::io::duplex(64);
+        let activity = Arc::new(Activity::at(0));
+        let mut io = ActivityIo::new(a, activity.clone());
+        io.write_all(b"ping").await.unwrap();
+        assert!(activity.millis() > 0, "writing touched");
+        let mut buf = [0u8; 4];
+        b.read_exact(&mut buf).await.unwrap();
+
+        let activity2 = Arc::new(Activity::at(0));
+        io.activity = activity2.clone();
+        b.write_all(b"pong").await.unwrap();
+        io.read_exact(&mut buf).await.unwrap();
+        assert!(activity2.millis() > 0, "reading touched");
+    }
+}
