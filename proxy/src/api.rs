@@ -189,7 +189,7 @@ async fn create(
             data.insert("host".into(), Value::String(host.to_owned()));
         }
     }
-    tracing::info!(route = %spec, target = ?data["target"], "adding route");
+    tracing::info!(route = %spec, target = ?data.get("target"), "adding route");
     state.routes.add(spec, target, data).await?;
     Ok(StatusCode::CREATED)
 }

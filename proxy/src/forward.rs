@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri, Version};
 use http_body_util::{BodyExt, Full};
-use hyper::body::{Frame, Incoming, SizeHint};
+use hyper::body::{Body as _, Frame, Incoming, SizeHint};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -67,9 +67,10 @@ async fn proxy(state: &AppState, remote: SocketAddr, mut req: Request<Incoming>)
     };
     let client_upgrade = is_ws.then(|| hyper::upgrade::on(&mut req));
     let (parts, body) = req.into_parts();
+    // Most requests have no body; they need no timer.
     let body: Body = match state.config.timeout {
-        Some(t) => IdleTimeoutBody::new(body, t).boxed(),
-        None => body.map_err(BoxError::from).boxed(),
+        Some(t) if !body.is_end_stream() => IdleTimeoutBody::new(body, t).boxed(),
+        _ => body.map_err(BoxError::from).boxed(),
     };
     let mut out = Request::new(body);
     *out.method_mut() = parts.method;

@@ -22,7 +22,7 @@ fn free_port() -> u16 {
 #[tokio::test]
 async fn runs_with_chps_flags_and_stops_on_sigterm() {
     let backend = Backend::start("hub").await;
-    let (port, api_port) = (free_port(), free_port());
+    let (port, api_port, metrics_port) = (free_port(), free_port(), free_port());
     let dir = std::env::temp_dir().join(format!(
         "ferrohub-proxy-bin-{}",
         ferrohub_shared::secret::random_hex(4)
@@ -41,6 +41,12 @@ async fn runs_with_chps_flags_and_stops_on_sigterm() {
             "30000",
             "--keep-alive-timeout",
             "5000",
+        ])
+        .args([
+            "--metrics-ip",
+            "127.0.0.1",
+            "--metrics-port",
+            &metrics_port.to_string(),
         ])
         .arg("--pid-file")
         .arg(&pid_file)
@@ -83,6 +89,19 @@ async fn runs_with_chps_flags_and_stops_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    let metrics = http
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("ferrohub_proxy_routes 2"), "{metrics}");
+    assert!(
+        metrics.contains("ferrohub_proxy_requests_total{kind=\"web\"} 1"),
+        "{metrics}"
+    );
     let pid = std::fs::read_to_string(&pid_file).unwrap();
     assert_eq!(pid.trim(), child.id().to_string());
 
