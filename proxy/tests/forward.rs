@@ -392,3 +392,27 @@ async fn host_routing_picks_the_route_by_host() {
     assert_eq!(get("ALICE.example").await, "alice");
     assert_eq!(get("bob.example").await, "hub");
 }
+
+#[tokio::test]
+async fn upstream_connections_are_reused() {
+    let b = Backend::start("b").await;
+    let p = TestProxy::start(Config {
+        default_target: Some(b.url()),
+        ..TestProxy::config()
+    })
+    .await;
+    for i in 0..20 {
+        // A new client connection each time: reuse must come from the proxy's pool.
+        let answer = raw_request(
+            p.public,
+            &format!("GET /{i} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
+        )
+        .await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+    let n = b.connections.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        n <= 2,
+        "20 sequential requests opened {n} upstream connections"
+    );
+}

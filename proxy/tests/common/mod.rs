@@ -14,6 +14,8 @@ use serde_json::{json, Value};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -140,6 +142,8 @@ impl Drop for TestProxy {
 /// `{"name", "method", "uri", "headers": {...}, "body"}`.
 pub struct Backend {
     pub addr: SocketAddr,
+    /// How many TCP connections the backend has accepted.
+    pub connections: Arc<AtomicUsize>,
     task: JoinHandle<()>,
 }
 
@@ -147,11 +151,14 @@ impl Backend {
     pub async fn start(name: &'static str) -> Backend {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counter = connections.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
+                counter.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(async move {
                     let svc = service_fn(move |req| echo(name, req));
                     let _ = http1::Builder::new()
@@ -160,7 +167,11 @@ impl Backend {
                 });
             }
         });
-        Backend { addr, task }
+        Backend {
+            addr,
+            connections,
+            task,
+        }
     }
 
     pub fn url(&self) -> String {
