@@ -71,7 +71,7 @@ async fn idle_culler_culls_inactive_users() {
             &format!("--url={}", hub.api_url()),
             "--timeout=3600",
             "--cull-every=1",
-            "--cull-users",
+            "--cull-users=True",
             // A page size of 2 makes the culler follow `next` links.
             "--api-page-size=2",
         ],

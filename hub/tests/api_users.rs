@@ -274,7 +274,7 @@ async fn token_scopes_narrow_what_a_caller_sees() {
         .clone();
     assert_eq!(
         alice,
-        json!({"kind": "user", "name": "alice"}),
+        json!({"kind": "user", "name": "alice", "admin": false, "user_info": {}}),
         "only what read:users:name allows"
     );
     assert_error(

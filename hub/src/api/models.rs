@@ -64,12 +64,15 @@ pub fn server_model(urls: &Urls, user: &str, server: &Server, with_state: bool) 
     let running = server.url.is_some();
     let mut model = json!({
         "name": server.name,
+        "display_name": server.name,
         "full_name": format!("{user}/{}", server.name),
         "ready": running,
         "stopped": !running,
         "pending": Value::Null,
         "url": urls.server(user, &server.name),
         "progress_url": urls.progress(user, &server.name),
+        "full_url": Value::Null,
+        "full_progress_url": Value::Null,
         "started": iso_opt(server.started),
         "last_activity": iso_opt(server.last_activity),
         "user_options": server.user_options,
@@ -80,6 +83,26 @@ pub fn server_model(urls: &Urls, user: &str, server: &Server, with_state: bool) 
     model
 }
 
+/// Keep the fields of `full` that some scope in `access` grants for `target`, as
+/// JupyterHub's `_filter_model` does. `None` when no field is readable.
+fn filter_model(
+    caller: &Caller,
+    target: Target<'_>,
+    full: Map<String, Value>,
+    access: &[(&str, &[&str])],
+) -> Option<Map<String, Value>> {
+    let allowed: Vec<&str> = access
+        .iter()
+        .filter(|(scope, _)| caller.scopes.allows(scope, target))
+        .flat_map(|(_, keys)| keys.iter().copied())
+        .collect();
+    let model: Map<String, Value> = full
+        .into_iter()
+        .filter(|(k, _)| allowed.contains(&k.as_str()))
+        .collect();
+    (!model.is_empty()).then_some(model)
+}
+
 /// A user model with exactly the fields the caller may read about this user. `None` when
 /// the caller may not see the user at all.
 pub fn user_model(
@@ -88,118 +111,129 @@ pub fn user_model(
     user: &User,
     include_stopped: bool,
 ) -> Option<Value> {
+    const ACCESS: &[(&str, &[&str])] = &[
+        (
+            "read:users",
+            &[
+                "kind",
+                "name",
+                "user_info",
+                "admin",
+                "roles",
+                "groups",
+                "server",
+                "pending",
+                "created",
+                "last_activity",
+            ],
+        ),
+        ("read:users:name", &["kind", "name", "user_info", "admin"]),
+        ("read:users:groups", &["kind", "name", "groups"]),
+        ("read:users:activity", &["kind", "name", "last_activity"]),
+        ("read:servers", &["kind", "name", "servers"]),
+        ("read:roles:users", &["kind", "name", "roles", "admin"]),
+        ("admin:auth_state", &["kind", "name", "auth_state"]),
+    ];
     let target = Target::User {
         name: &user.name,
         groups: &user.groups,
     };
-    let may = |scope: &str| caller.scopes.allows(scope, target);
-    if !may("read:users:name") {
-        return None;
-    }
-    let mut m = Map::new();
-    m.insert("kind".into(), "user".into());
-    m.insert("name".into(), user.name.clone().into());
-    if may("read:users") {
-        m.insert("admin".into(), user.admin.into());
-        let running = user.default_server().filter(|s| s.url.is_some());
-        m.insert(
-            "server".into(),
-            running.map_or(Value::Null, |_| urls.server(&user.name, "").into()),
-        );
-        m.insert("pending".into(), Value::Null);
-        m.insert("created".into(), iso(user.created).into());
-    }
-    if may("read:users") || may("read:roles:users") {
-        m.insert("roles".into(), json!(user_roles(user)));
-    }
-    if may("read:users:groups") {
-        m.insert("groups".into(), json!(user.groups));
-    }
-    if may("read:users:activity") {
-        m.insert("last_activity".into(), iso_opt(user.last_activity));
-    }
-    if may("read:servers") {
-        let mut servers = Map::new();
-        for s in user
-            .servers
-            .iter()
-            .filter(|s| include_stopped || s.url.is_some())
-        {
-            let server_target = Target::Server {
-                user: &user.name,
-                server: &s.name,
-                groups: &user.groups,
-            };
+    let running = user.default_server().is_some_and(|s| s.url.is_some());
+    let mut servers = Map::new();
+    for s in user
+        .servers
+        .iter()
+        .filter(|s| include_stopped || s.url.is_some())
+    {
+        let server_target = Target::Server {
+            user: &user.name,
+            server: &s.name,
+            groups: &user.groups,
+        };
+        if caller.scopes.allows("read:servers", server_target) {
             let with_state = caller.scopes.allows("admin:server_state", server_target);
             servers.insert(
                 s.name.clone(),
                 server_model(urls, &user.name, s, with_state),
             );
         }
-        m.insert("servers".into(), Value::Object(servers));
     }
-    if may("admin:auth_state") {
-        m.insert("auth_state".into(), Value::Null);
-    }
-    Some(Value::Object(m))
+    let full = json!({
+        "kind": "user",
+        "name": user.name,
+        "user_info": {},
+        "admin": user.admin,
+        "roles": user_roles(user),
+        "groups": user.groups,
+        "server": if running { Value::String(urls.server(&user.name, "")) } else { Value::Null },
+        "pending": Value::Null,
+        "created": iso(user.created),
+        "last_activity": iso_opt(user.last_activity),
+        "auth_state": Value::Null,
+        "servers": servers,
+    });
+    let Value::Object(full) = full else {
+        unreachable!("a JSON object literal")
+    };
+    filter_model(caller, target, full, ACCESS).map(Value::Object)
 }
 
 /// A group model with the fields the caller may read.
 pub fn group_model(caller: &Caller, group: &Group) -> Option<Value> {
-    let target = Target::Group(&group.name);
-    let may = |scope: &str| caller.scopes.allows(scope, target);
-    if !may("read:groups:name") {
-        return None;
-    }
-    let mut m = Map::new();
-    m.insert("kind".into(), "group".into());
-    m.insert("name".into(), group.name.clone().into());
-    if may("read:groups") {
-        m.insert("users".into(), json!(group.users));
-        m.insert("properties".into(), Value::Object(group.properties.clone()));
-    }
-    if may("read:groups") || may("read:roles:groups") {
-        m.insert("roles".into(), json!(group.roles));
-    }
-    Some(Value::Object(m))
+    const ACCESS: &[(&str, &[&str])] = &[
+        ("read:groups", &["kind", "name", "properties", "users"]),
+        ("read:groups:name", &["kind", "name"]),
+        ("read:roles:groups", &["kind", "name", "roles"]),
+    ];
+    let full = json!({
+        "kind": "group",
+        "name": group.name,
+        "roles": group.roles,
+        "users": group.users,
+        "properties": group.properties,
+    });
+    let Value::Object(full) = full else {
+        unreachable!("a JSON object literal")
+    };
+    filter_model(caller, Target::Group(&group.name), full, ACCESS).map(Value::Object)
 }
 
 /// A service model with the fields the caller may read.
 pub fn service_model(caller: &Caller, service: &Service) -> Option<Value> {
-    let target = Target::Service(&service.name);
-    let may = |scope: &str| caller.scopes.allows(scope, target);
-    if !may("read:services:name") {
-        return None;
-    }
-    let mut m = Map::new();
-    m.insert("kind".into(), "service".into());
-    m.insert("name".into(), service.name.clone().into());
-    if may("read:services") {
-        m.insert("admin".into(), service.admin.into());
-        m.insert("url".into(), service.url.clone().into());
-        m.insert("prefix".into(), Value::Null);
-        m.insert("pid".into(), 0.into());
-        m.insert("command".into(), json!([]));
-        m.insert("info".into(), json!({}));
-        m.insert("display".into(), true.into());
-    }
-    if may("read:services") || may("read:roles:services") {
-        m.insert("roles".into(), json!(service.roles));
-    }
-    Some(Value::Object(m))
+    const ACCESS: &[(&str, &[&str])] = &[
+        (
+            "read:services",
+            &[
+                "kind", "name", "admin", "url", "prefix", "command", "pid", "info", "display",
+            ],
+        ),
+        ("read:services:name", &["kind", "name", "admin"]),
+        ("read:roles:services", &["kind", "name", "roles", "admin"]),
+    ];
+    let full = json!({
+        "kind": "service",
+        "name": service.name,
+        "roles": service.roles,
+        "admin": service.admin,
+        "url": service.url,
+        "prefix": "",
+        "command": [],
+        "pid": 0,
+        "info": {},
+        "display": true,
+    });
+    let Value::Object(full) = full else {
+        unreachable!("a JSON object literal")
+    };
+    filter_model(caller, Target::Service(&service.name), full, ACCESS).map(Value::Object)
 }
 
-/// A token as JupyterHub shows it (never the token itself).
+/// A token as JupyterHub shows it (never the token itself): the owner appears as `user` or
+/// `service`, never both.
 pub fn token_model(token: &Token) -> Value {
-    let (user, service) = match &token.owner {
-        TokenOwner::User(u) => (Value::String(u.clone()), Value::Null),
-        TokenOwner::Service(s) => (Value::Null, Value::String(s.clone())),
-    };
-    json!({
+    let mut model = json!({
         "kind": "api_token",
         "id": format!("a{}", token.id),
-        "user": user,
-        "service": service,
         "roles": [],
         "scopes": token.scopes,
         "note": token.note,
@@ -208,5 +242,10 @@ pub fn token_model(token: &Token) -> Value {
         "created": iso(token.created),
         "expires_at": iso_opt(token.expires_at),
         "last_activity": iso_opt(token.last_activity),
-    })
+    });
+    match &token.owner {
+        TokenOwner::User(u) => model["user"] = Value::String(u.clone()),
+        TokenOwner::Service(s) => model["service"] = Value::String(s.clone()),
+    }
+    model
 }

@@ -67,7 +67,11 @@ pub async fn list(
         hub.api_page_default_limit,
         hub.api_page_max_limit,
     )?;
-    let include_stopped = q.include_stopped_servers.is_some();
+    // JupyterHub reads any value but `0` or `false` as yes.
+    let include_stopped = q
+        .include_stopped_servers
+        .as_deref()
+        .is_some_and(|v| !matches!(v.to_ascii_lowercase().as_str(), "0" | "false"));
     let name_filter = q.name_filter.as_deref().filter(|s| !s.is_empty());
     let (users, total) = if caller.scopes.has_all("list:users") {
         state

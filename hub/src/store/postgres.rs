@@ -73,11 +73,11 @@ mod tests {
         url.set_path(&db);
         let store = PostgresStore::open(url.as_str()).await.unwrap();
         crate::store::conformance::run_all(&store).await;
-        drop(store);
+        store.pool.close().await;
         let again = PostgresStore::open(url.as_str()).await.unwrap();
         crate::store::conformance::survives_reopen(&again).await;
         again.pool.close().await;
-        sqlx::query(&format!("DROP DATABASE {db}"))
+        sqlx::query(&format!("DROP DATABASE {db} WITH (FORCE)"))
             .execute(&admin)
             .await
             .unwrap();
