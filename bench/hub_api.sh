@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Hub REST API benchmark: ferrohub beside JupyterHub (PyPI, from the test venv) in one run,
+# loopback only, with wrk, each hub answering on its own port (the proxy is not in the path).
+#
+#   bash bench/hub_api.sh             # full run (about 3 minutes), prints a Markdown table
+#   DURATION=5 bash bench/hub_api.sh  # shorter runs
+#
+# Measures: GET /hub/api/users?limit=200 with 200 users, GET /hub/api/, resident memory,
+# time from start to a healthy hub, and with 10,000 users a paginated page of 200.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10}
+TOKEN=bench-admin-token-0123456789abcdef
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+need=()
+for p in wrk node-configurable-http-proxy; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+export NODE_PATH=/usr/share/nodejs:/usr/lib/nodejs
+bash scripts/install-test-deps.sh >/dev/null
+echo "== building ferrohub (release)" >&2
+cargo build --release -q -p ferrohub -p ferrohub-proxy
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Seconds from "start" until /hub/health answers 200.
+time_to_healthy() {
+    python3 - "$1" "$2" <<'PY'
+import sys, time, urllib.request
+start, url = float(sys.argv[1]), sys.argv[2]
+while True:
+    try:
+        if urllib.request.urlopen(url, timeout=1).status == 200:
+            print(f"{time.time() - start:.3f}")
+            break
+    except Exception:
+        time.sleep(0.005)
+PY
+}
+
+# Create users u0..u(N-1) through the API, 500 per request.
+make_users() {
+    python3 - "$1" "$2" "$TOKEN" <<'PY'
+import json, sys, urllib.request
+api, n, token = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+for start in range(0, n, 500):
+    names = [f"u{i}" for i in range(start, min(n, start + 500))]
+    req = urllib.request.Request(f"{api}/users", data=json.dumps({"usernames": names}).encode(),
+                                 method="POST", headers={"Authorization": f"token {token}"})
+    urllib.request.urlopen(req).read()
+PY
+}
+
+run_wrk() {
+    wrk -t2 -c"${3:-16}" -d"${DURATION}s" --latency -H "Authorization: token $TOKEN" "$1$2" > "$work/wrk.out"
+    if grep -q "Non-2xx" "$work/wrk.out"; then
+        echo "error responses from $1$2:" >&2; cat "$work/wrk.out" >&2; exit 1
+    fi
+    echo "$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.out") $(awk '$1 == "99%" {print $2}' "$work/wrk.out")"
+}
+rss_mib() { echo $(( $(awk '/^VmRSS/ {print $2}' "/proc/$1/status") / 1024 )); }
+
+# --- ferrohub
+FH_PUBLIC=$(free_port); FH_HUB=$(free_port); FH_API=$(free_port)
+mkdir -p "$work/ferrohub"
+cat > "$work/ferrohub/c.toml" <<CONF
+[JupyterHub]
+bind_url = "http://127.0.0.1:$FH_PUBLIC"
+hub_bind_url = "http://127.0.0.1:$FH_HUB"
+authenticator_class = "dummy"
+api_page_max_limit = 200
+[[JupyterHub.services]]
+name = "bench"
+api_token = "$TOKEN"
+admin = true
+[ConfigurableHTTPProxy]
+api_url = "http://127.0.0.1:$FH_API"
+CONF
+start=$(python3 -c 'import time; print(time.time())')
+(cd "$work/ferrohub" && exec "$OLDPWD/target/release/ferrohub" -f c.toml --log-level warn) &
+FH_PID=$!
+pids+=($FH_PID)
+fh_start=$(time_to_healthy "$start" "http://127.0.0.1:$FH_HUB/hub/health")
+FH="http://127.0.0.1:$FH_HUB"
+make_users "$FH/hub/api" 200
+
+# --- JupyterHub
+JH_PUBLIC=$(free_port); JH_HUB=$(free_port); JH_API=$(free_port)
+mkdir -p "$work/jupyterhub"
+cat > "$work/jupyterhub/jupyterhub_config.py" <<CONF
+c.JupyterHub.bind_url = "http://127.0.0.1:$JH_PUBLIC"
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:$JH_HUB"
+c.JupyterHub.authenticator_class = "dummy"
+c.JupyterHub.log_level = "WARN"
+c.JupyterHub.services = [{"name": "bench", "api_token": "$TOKEN", "admin": True}]
+c.JupyterHub.load_roles = [{"name": "admin", "services": ["bench"]}]
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:$JH_API"
+c.ConfigurableHTTPProxy.command = ["configurable-http-proxy"]
+CONF
+start=$(python3 -c 'import time; print(time.time())')
+(cd "$work/jupyterhub" && exec "$OLDPWD/.venv/bin/jupyterhub" -f jupyterhub_config.py) > "$work/jupyterhub.log" 2>&1 &
+JH_PID=$!
+pids+=($JH_PID)
+jh_start=$(time_to_healthy "$start" "http://127.0.0.1:$JH_HUB/hub/health")
+JH="http://127.0.0.1:$JH_HUB"
+make_users "$JH/hub/api" 200
+
+echo "| measurement | JupyterHub 6.1.1 | ferrohub | ratio |"
+echo "|---|---|---|---|"
+ratio() { python3 -c "print(f'{float(\"$2\") / float(\"$1\"):.0f}x')"; }
+read -r jr jp <<< "$(run_wrk "$JH" "/hub/api/users?limit=200")"
+read -r fr fp <<< "$(run_wrk "$FH" "/hub/api/users?limit=200")"
+echo "| GET /hub/api/users?limit=200, 200 users: req/s (p99) | $jr ($jp) | $fr ($fp) | $(ratio "$jr" "$fr") |"
+read -r jr jp <<< "$(run_wrk "$JH" "/hub/api/")"
+read -r fr fp <<< "$(run_wrk "$FH" "/hub/api/")"
+echo "| GET /hub/api/: req/s (p99) | $jr ($jp) | $fr ($fp) | $(ratio "$jr" "$fr") |"
+echo "| hub resident memory after the runs | $(rss_mib "$JH_PID") MiB | $(rss_mib "$FH_PID") MiB | |"
+echo "| start to healthy | ${jh_start} s | ${fh_start} s | |"
+make_users "$FH/hub/api" 10000
+read -r fr fp <<< "$(run_wrk "$FH" "/hub/api/users?offset=5000&limit=200" 4)"
+echo "| ferrohub, 10,000 users, GET /hub/api/users?offset=5000&limit=200: req/s (p99) | | $fr ($fp) | |"
