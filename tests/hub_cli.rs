@@ -15,6 +15,16 @@ async fn token_command_mints_a_token_the_running_hub_accepts() {
             .unwrap()
     };
 
+    let out = run(&["--version"]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("ferrohub 0."),
+        "{out:?}"
+    );
+    let out = run(&["--log-level", "loud"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown log level `loud`"));
+
     let out = run(&["upgrade-db"]);
     assert!(
         out.status.success(),

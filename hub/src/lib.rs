@@ -41,11 +41,21 @@ pub struct AppState {
     pub names: Arc<auth::names::NameRules>,
     /// URL building for models.
     pub urls: Arc<api::models::Urls>,
+    /// The proxy; `None` only when the app runs without one (router tests), where the
+    /// `/hub/api/proxy` endpoints answer 503.
+    pub proxy: Option<Arc<proxy::Proxy>>,
+    /// Asks [`run`] to stop, as `POST /hub/api/shutdown` does.
+    pub shutdown: ShutdownTrigger,
 }
 
 impl AppState {
     /// The state for `config` over an opened store.
-    pub fn new(config: HubConfig, store: Arc<dyn Store>, cookie_secret: CookieSecret) -> AppState {
+    pub fn new(
+        config: HubConfig,
+        store: Arc<dyn Store>,
+        cookie_secret: CookieSecret,
+        proxy: Option<Arc<proxy::Proxy>>,
+    ) -> AppState {
         let names = auth::names::NameRules::new(&config.authenticator.username_pattern)
             .expect("username_pattern is validated at load");
         let urls = api::models::Urls {
@@ -57,7 +67,41 @@ impl AppState {
             cookie_secret: Arc::new(cookie_secret),
             names: Arc::new(names),
             urls: Arc::new(urls),
+            proxy,
+            shutdown: ShutdownTrigger::default(),
         }
+    }
+}
+
+/// What to clean up when the hub stops; the configuration gives the defaults and
+/// `POST /hub/api/shutdown` may override them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cleanup {
+    pub servers: bool,
+    pub proxy: bool,
+}
+
+/// A shared request to stop the hub. Cloning is shallow.
+#[derive(Clone, Default)]
+pub struct ShutdownTrigger(Arc<tokio::sync::watch::Sender<Option<ShutdownRequest>>>);
+
+/// Overrides carried by a shutdown request (`None` keeps the configured choice).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShutdownRequest {
+    pub servers: Option<bool>,
+    pub proxy: Option<bool>,
+}
+
+impl ShutdownTrigger {
+    pub fn request(&self, req: ShutdownRequest) {
+        self.0.send_replace(Some(req));
+    }
+
+    /// Wait until a shutdown is requested.
+    pub async fn requested(&self) -> ShutdownRequest {
+        let mut rx = self.0.subscribe();
+        let value = rx.wait_for(Option::is_some).await.map(|v| *v);
+        value.ok().flatten().unwrap_or_default()
     }
 }
 
@@ -92,9 +136,9 @@ impl HubEnv {
     }
 }
 
-/// Run the hub on `listener` until `shutdown` completes: open the database, make sure an
-/// admin exists, serve, start the proxy and keep it healthy; at shutdown stop the proxy if
-/// `cleanup_proxy` says so.
+/// Run the hub on `listener` until `shutdown` completes (or `POST /hub/api/shutdown` asks):
+/// open the database, make sure an admin exists, start the proxy and keep it healthy, serve;
+/// at the end stop the proxy if `cleanup_proxy` says so.
 pub async fn run(
     config: HubConfig,
     env: HubEnv,
@@ -107,26 +151,21 @@ pub async fn run(
         env.cookie_secret.as_deref(),
     )?;
     let admin_links = bootstrap::prepare(store.as_ref(), &config).await?;
-    let state = AppState::new(config.clone(), store, cookie_secret);
+    // The listener is already bound, so the proxy's first requests to the hub wait in the
+    // accept queue until the server below starts.
+    let proxy = Arc::new(proxy::Proxy::start(&config, env.proxy_token).await?);
+    let state = AppState::new(config.clone(), store, cookie_secret, Some(proxy.clone()));
+    let trigger = state.shutdown.clone();
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut server_stop = stop_rx.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app(state.clone()))
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let mut server = tokio::spawn(async move {
+        axum::serve(listener, app(state))
             .with_graceful_shutdown(async move {
-                let _ = server_stop.wait_for(|stop| *stop).await;
+                let _ = stop_rx.wait_for(|stop| *stop).await;
             })
             .await
     });
 
-    let proxy = match proxy::Proxy::start(&config, env.proxy_token).await {
-        Ok(p) => Arc::new(p),
-        Err(e) => {
-            let _ = stop_tx.send(true);
-            let _ = server.await;
-            return Err(e.into());
-        }
-    };
     let public = config.public_url();
     tracing::info!(
         "ferrohub {} is running at {}",
@@ -147,15 +186,23 @@ pub async fn run(
         let proxy = proxy.clone();
         tokio::spawn(async move { proxy.supervise().await })
     };
-    let mut server = server;
+    let mut cleanup = Cleanup {
+        servers: config.hub.cleanup_servers,
+        proxy: config.hub.cleanup_proxy,
+    };
     let served = tokio::select! {
         () = shutdown => None,
+        req = trigger.requested() => {
+            cleanup.servers = req.servers.unwrap_or(cleanup.servers);
+            cleanup.proxy = req.proxy.unwrap_or(cleanup.proxy);
+            None
+        }
         result = &mut server => Some(result),
     };
     tracing::info!("shutting down");
     supervisor.abort();
     let _ = stop_tx.send(true);
-    proxy.shutdown().await;
+    proxy.shutdown(cleanup.proxy).await;
     let result = match served {
         Some(r) => r,
         None => server.await,

@@ -1,6 +1,6 @@
 //! Every path the hub serves, in one table, under `base_url`.
 
-use crate::api::{groups, info, services, tokens, users};
+use crate::api::{groups, info, proxy, services, shutdown, tokens, users};
 use crate::error::{ApiError, PageError};
 use crate::{pages, AppState};
 use axum::http::{HeaderValue, StatusCode, Uri};
@@ -45,6 +45,11 @@ fn api() -> Router<AppState> {
             post(groups::add_users).delete(groups::remove_users),
         )
         .route("/groups/{name}/properties", put(groups::set_properties))
+        .route(
+            "/proxy",
+            get(proxy::get).post(proxy::check).patch(proxy::update),
+        )
+        .route("/shutdown", post(shutdown::post))
         .route("/services", get(services::list))
         .route("/services/{name}", get(services::get))
         .fallback(api_not_found)

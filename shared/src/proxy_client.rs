@@ -57,6 +57,11 @@ impl ProxyClient {
         &self.api_url
     }
 
+    /// The token this client authenticates with.
+    pub fn token(&self) -> &Secret {
+        &self.token
+    }
+
     fn route_url(&self, spec: &RouteSpec) -> String {
         format!("{}/api/routes{}", self.api_url, spec.as_str())
     }

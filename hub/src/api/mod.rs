@@ -5,7 +5,9 @@ pub mod groups;
 pub mod info;
 pub mod models;
 pub mod pagination;
+pub mod proxy;
 pub mod services;
+pub mod shutdown;
 pub mod tokens;
 pub mod users;
 

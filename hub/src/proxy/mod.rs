@@ -1,5 +1,6 @@
 //! The hub's side of the proxy: start it as a child process (or use a running one), keep the
-//! hub's own route in it, restart it if it dies, and stop it at shutdown.
+//! hub's own route in it, restart it if it dies, report its routes in JupyterHub's form, and
+//! stop it at shutdown.
 
 mod child;
 
@@ -9,7 +10,9 @@ use crate::config::HubConfig;
 use ferrohub_shared::proxy_client::{ProxyClient, ProxyError};
 use ferrohub_shared::routes::RouteSpec;
 use ferrohub_shared::secret::{random_hex, Secret};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::sync::RwLock;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
@@ -28,13 +31,17 @@ pub enum ProxyStartError {
 
 /// The proxy as the hub sees it: an API client and, if the hub started it, the child process.
 pub struct Proxy {
-    client: ProxyClient,
+    /// Replaced when an admin points the hub at a new proxy (`PATCH /hub/api/proxy`).
+    client: RwLock<ProxyClient>,
     hub_route: RouteSpec,
     hub_target: String,
     child: Mutex<Option<ProxyChild>>,
     config: HubConfig,
     token: Secret,
 }
+
+/// Route data JupyterHub marks its routes with; routes without it belong to someone else.
+pub const JUPYTERHUB_MARK: &str = "jupyterhub";
 
 impl Proxy {
     /// Start the proxy (or connect to a running one) and add the hub's route.
@@ -59,7 +66,7 @@ impl Proxy {
             None
         };
         let proxy = Proxy {
-            client,
+            client: RwLock::new(client),
             hub_route: RouteSpec::parse(&config.hub.base_url).expect("base_url is validated"),
             hub_target: config
                 .hub_connect_url()
@@ -74,34 +81,75 @@ impl Proxy {
         Ok(proxy)
     }
 
-    pub fn client(&self) -> &ProxyClient {
-        &self.client
+    /// The current API client (cheap to clone).
+    pub fn client(&self) -> ProxyClient {
+        self.client
+            .read()
+            .expect("never poisoned: no panics while held")
+            .clone()
+    }
+
+    /// Point the hub at another proxy API, as `PATCH /hub/api/proxy` does.
+    pub fn replace_client(&self, api_url: Option<&str>, token: Option<Secret>) {
+        let mut client = self
+            .client
+            .write()
+            .expect("never poisoned: no panics while held");
+        let url = api_url.unwrap_or(client.api_url()).to_owned();
+        let token = token.unwrap_or_else(|| client.token().clone());
+        tracing::info!(api_url = %url, "the hub now uses the proxy at {url}");
+        *client = ProxyClient::new(&url, token);
     }
 
     async fn add_hub_route(&self) -> Result<(), ProxyError> {
         let mut data = Map::new();
         data.insert("hub".into(), Value::Bool(true));
-        self.client
+        data.insert(JUPYTERHUB_MARK.into(), Value::Bool(true));
+        self.client()
             .add_route(&self.hub_route, &self.hub_target, data)
             .await?;
         tracing::info!(route = %self.hub_route, target = %self.hub_target, "hub route added to the proxy");
         Ok(())
     }
 
+    /// The proxy's routes that the hub added, in JupyterHub's form:
+    /// `{"/user/alice/": {"routespec": ..., "target": ..., "data": {...}}}`.
+    pub async fn get_all_routes(&self) -> Result<BTreeMap<String, Value>, ProxyError> {
+        let mut out = BTreeMap::new();
+        for (path, entry) in self.client().get_routes().await? {
+            if !entry.data.contains_key(JUPYTERHUB_MARK) {
+                continue;
+            }
+            let mut routespec = path.clone();
+            if !routespec.ends_with('/') {
+                routespec.push('/');
+            }
+            let mut data = entry.data.clone();
+            data.remove(JUPYTERHUB_MARK);
+            if let Some(t) = &entry.last_activity {
+                data.insert("last_activity".into(), Value::String(t.clone()));
+            }
+            let model = json!({ "routespec": routespec, "target": entry.target, "data": data });
+            out.insert(routespec, model);
+        }
+        Ok(out)
+    }
+
     /// One health check: restart a proxy the hub started if it died, and put the hub's route
-    /// back if the proxy lost it. Called every `check_running_interval` seconds.
+    /// back if the proxy lost it. Runs every `check_running_interval` seconds and on
+    /// `POST /hub/api/proxy`.
     pub async fn check(&self) -> Result<(), ProxyStartError> {
         {
             let mut child = self.child.lock().await;
             if let Some(running) = child.as_mut() {
                 if let Some(status) = running.exited()? {
                     tracing::error!(%status, "the proxy exited; starting it again");
-                    *child =
-                        Some(ProxyChild::spawn(&self.config, &self.token, &self.client).await?);
+                    let client = self.client();
+                    *child = Some(ProxyChild::spawn(&self.config, &self.token, &client).await?);
                 }
             }
         }
-        let routes = self.client.get_routes().await?;
+        let routes = self.client().get_routes().await?;
         let has_hub_route = routes
             .keys()
             .any(|k| RouteSpec::parse(k).is_ok_and(|spec| spec == self.hub_route));
@@ -125,11 +173,12 @@ impl Proxy {
         }
     }
 
-    /// Stop the proxy if the hub started it and `cleanup_proxy` asks for it.
-    pub async fn shutdown(&self) {
-        if !self.config.hub.cleanup_proxy {
+    /// Stop the proxy if the hub started it and `cleanup` asks for it
+    /// (`JupyterHub.cleanup_proxy`, or the body of `POST /hub/api/shutdown`).
+    pub async fn shutdown(&self, cleanup: bool) {
+        if !cleanup {
             if self.child.lock().await.is_some() {
-                tracing::info!("leaving the proxy running (JupyterHub.cleanup_proxy = false)");
+                tracing::info!("leaving the proxy running (cleanup_proxy is false)");
             }
             return;
         }

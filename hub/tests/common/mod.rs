@@ -58,7 +58,7 @@ impl TestHub {
             .await
             .unwrap();
         let secret = ferrohub::cookie_secret::load_or_create(&dir.join("secret"), None).unwrap();
-        let state = AppState::new(config, store, secret);
+        let state = AppState::new(config, store, secret, None);
         TestHub {
             app: ferrohub::app(state.clone()),
             state,
