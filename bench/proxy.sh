@@ -47,12 +47,14 @@ wait_port() {
     exit 1
 }
 
-# The backend: nginx serving 1 KiB and 1 MiB files.
+# The backend: nginx serving 1 KiB and 1 MiB files (readable by nginx's unprivileged workers).
+chmod 755 "$work"
 mkdir -p "$work/www"
 head -c 1024 /dev/urandom > "$work/www/1k.bin"
 head -c 1048576 /dev/urandom > "$work/www/1m.bin"
 # The proxy keeps the route prefix in the forwarded path, so routed files live under it.
 for u in u5 u5000; do mkdir -p "$work/www/user/$u" && cp "$work/www/1k.bin" "$work/www/user/$u/"; done
+chmod -R a+rX "$work/www"
 BACKEND=$(free_port)
 NGINX_PROXY=$(free_port)
 cat > "$work/nginx.conf" <<CONF
@@ -123,21 +125,21 @@ rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 echo "| measurement | direct (nginx) | nginx proxy_pass | configurable-http-proxy | ferrohub-proxy |"
 echo "|---|---|---|---|---|"
-read -r d_rps d_p99 _ <<< "$(run_wrk "http://127.0.0.1:$BACKEND/1k.bin" "$CONNS")"
-read -r n_rps n_p99 _ <<< "$(run_wrk "http://127.0.0.1:$NGINX_PROXY/1k.bin" "$CONNS")"
-read -r c_rps c_p99 _ <<< "$(run_wrk "http://127.0.0.1:$CHP/1k.bin" "$CONNS")"
-read -r f_rps f_p99 _ <<< "$(run_wrk "http://127.0.0.1:$FH/1k.bin" "$CONNS")"
+res=$(run_wrk "http://127.0.0.1:$BACKEND/1k.bin" "$CONNS") || exit 1; read -r d_rps d_p99 _ <<< "$res"
+res=$(run_wrk "http://127.0.0.1:$NGINX_PROXY/1k.bin" "$CONNS") || exit 1; read -r n_rps n_p99 _ <<< "$res"
+res=$(run_wrk "http://127.0.0.1:$CHP/1k.bin" "$CONNS") || exit 1; read -r c_rps c_p99 _ <<< "$res"
+res=$(run_wrk "http://127.0.0.1:$FH/1k.bin" "$CONNS") || exit 1; read -r f_rps f_p99 _ <<< "$res"
 echo "| 1 KiB, $CONNS connections: req/s | $d_rps | $n_rps | $c_rps | $f_rps |"
 echo "| 1 KiB, $CONNS connections: p99 latency | $d_p99 | $n_p99 | $c_p99 | $f_p99 |"
-read -r _ _ d_x <<< "$(run_wrk "http://127.0.0.1:$BACKEND/1m.bin" 16)"
-read -r _ _ n_x <<< "$(run_wrk "http://127.0.0.1:$NGINX_PROXY/1m.bin" 16)"
-read -r _ _ c_x <<< "$(run_wrk "http://127.0.0.1:$CHP/1m.bin" 16)"
-read -r _ _ f_x <<< "$(run_wrk "http://127.0.0.1:$FH/1m.bin" 16)"
+res=$(run_wrk "http://127.0.0.1:$BACKEND/1m.bin" 16) || exit 1; read -r _ _ d_x <<< "$res"
+res=$(run_wrk "http://127.0.0.1:$NGINX_PROXY/1m.bin" 16) || exit 1; read -r _ _ n_x <<< "$res"
+res=$(run_wrk "http://127.0.0.1:$CHP/1m.bin" 16) || exit 1; read -r _ _ c_x <<< "$res"
+res=$(run_wrk "http://127.0.0.1:$FH/1m.bin" 16) || exit 1; read -r _ _ f_x <<< "$res"
 echo "| 1 MiB, 16 connections: transfer/s | $d_x | $n_x | $c_x | $f_x |"
 
 add_routes 10
-read -r r10 _ _ <<< "$(run_wrk "http://127.0.0.1:$FH/user/u5/1k.bin" "$CONNS")"
+res=$(run_wrk "http://127.0.0.1:$FH/user/u5/1k.bin" "$CONNS") || exit 1; read -r r10 _ _ <<< "$res"
 add_routes 10000
-read -r r10k _ _ <<< "$(run_wrk "http://127.0.0.1:$FH/user/u5000/1k.bin" "$CONNS")"
+res=$(run_wrk "http://127.0.0.1:$FH/user/u5000/1k.bin" "$CONNS") || exit 1; read -r r10k _ _ <<< "$res"
 echo "| ferrohub-proxy, 1 KiB through /user/uN/: 10 routes vs 10,000 routes (req/s) | | | | $r10 vs $r10k |"
 echo "| ferrohub-proxy resident memory with 10,000 routes, after the runs | | | | $(( $(rss_kib "$FH_PID") / 1024 )) MiB |"
