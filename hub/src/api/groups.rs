@@ -61,7 +61,7 @@ pub async fn list(
     caller: Caller,
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require_any("list:groups")?;
     let hub = &state.config.hub;
     let paging = Paging::new(
@@ -96,9 +96,7 @@ pub async fn list(
         .filter_map(|g| group_model(&caller, g))
         .collect();
     let base = format!("{}{}hub/api/groups", request_origin(&headers), hub.base_url);
-    Ok(Json(paging.respond(items, total, |o, l| {
-        format!("{base}?offset={o}&limit={l}")
-    })))
+    Ok(paging.respond(items, total, |o, l| format!("{base}?offset={o}&limit={l}")))
 }
 
 /// `GET /groups/{name}`

@@ -5,6 +5,7 @@ use crate::auth::Caller;
 use crate::store::{Group, Server, Service, Token, TokenOwner, User};
 use chrono::{DateTime, SecondsFormat, Utc};
 use ferrohub_shared::scopes::Target;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 /// JupyterHub's timestamp form: `2026-11-24T19:57:25.123456Z`.
@@ -103,79 +104,127 @@ fn filter_model(
     (!model.is_empty()).then_some(model)
 }
 
-/// A user model with exactly the fields the caller may read about this user. `None` when
-/// the caller may not see the user at all.
-pub fn user_model(
-    caller: &Caller,
-    urls: &Urls,
-    user: &User,
-    include_stopped: bool,
-) -> Option<Value> {
-    const ACCESS: &[(&str, &[&str])] = &[
+/// A user as the API shows it. Which fields are present depends on the caller's scopes
+/// (JupyterHub's access map); `Some(None)` is a present field whose value is `null`.
+/// Serialised directly, without building intermediate JSON values.
+#[derive(Debug, Serialize)]
+pub struct UserModel<'a> {
+    kind: &'static str,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_info: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    admin: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    roles: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    groups: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pending: Option<Option<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_activity: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_state: Option<Option<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    servers: Option<Map<String, Value>>,
+}
+
+impl UserModel<'_> {
+    /// The model as a JSON object, for responses that add fields to it.
+    pub fn into_value(self) -> Value {
+        serde_json::to_value(self).expect("models always serialise")
+    }
+}
+
+/// The user fields each scope reveals, as JupyterHub's `user_model` access map.
+mod user_field {
+    pub const NAME: u16 = 1;
+    pub const USER_INFO: u16 = 1 << 1;
+    pub const ADMIN: u16 = 1 << 2;
+    pub const ROLES: u16 = 1 << 3;
+    pub const GROUPS: u16 = 1 << 4;
+    pub const SERVER: u16 = 1 << 5;
+    pub const PENDING: u16 = 1 << 6;
+    pub const CREATED: u16 = 1 << 7;
+    pub const LAST_ACTIVITY: u16 = 1 << 8;
+    pub const SERVERS: u16 = 1 << 9;
+    pub const AUTH_STATE: u16 = 1 << 10;
+    pub const ACCESS: &[(&str, u16)] = &[
         (
             "read:users",
-            &[
-                "kind",
-                "name",
-                "user_info",
-                "admin",
-                "roles",
-                "groups",
-                "server",
-                "pending",
-                "created",
-                "last_activity",
-            ],
+            NAME | USER_INFO | ADMIN | ROLES | GROUPS | SERVER | PENDING | CREATED | LAST_ACTIVITY,
         ),
-        ("read:users:name", &["kind", "name", "user_info", "admin"]),
-        ("read:users:groups", &["kind", "name", "groups"]),
-        ("read:users:activity", &["kind", "name", "last_activity"]),
-        ("read:servers", &["kind", "name", "servers"]),
-        ("read:roles:users", &["kind", "name", "roles", "admin"]),
-        ("admin:auth_state", &["kind", "name", "auth_state"]),
+        ("read:users:name", NAME | USER_INFO | ADMIN),
+        ("read:users:groups", NAME | GROUPS),
+        ("read:users:activity", NAME | LAST_ACTIVITY),
+        ("read:servers", NAME | SERVERS),
+        ("read:roles:users", NAME | ROLES | ADMIN),
+        ("admin:auth_state", NAME | AUTH_STATE),
     ];
+}
+
+/// A user model with exactly the fields the caller may read about this user. `None` when
+/// the caller may not see the user at all.
+pub fn user_model<'a>(
+    caller: &Caller,
+    urls: &Urls,
+    user: &'a User,
+    include_stopped: bool,
+) -> Option<UserModel<'a>> {
+    use user_field::*;
     let target = Target::User {
         name: &user.name,
         groups: &user.groups,
     };
-    let running = user.default_server().is_some_and(|s| s.url.is_some());
-    let mut servers = Map::new();
-    for s in user
-        .servers
+    let allowed = ACCESS
         .iter()
-        .filter(|s| include_stopped || s.url.is_some())
-    {
-        let server_target = Target::Server {
-            user: &user.name,
-            server: &s.name,
-            groups: &user.groups,
-        };
-        if caller.scopes.allows("read:servers", server_target) {
-            let with_state = caller.scopes.allows("admin:server_state", server_target);
-            servers.insert(
-                s.name.clone(),
-                server_model(urls, &user.name, s, with_state),
-            );
-        }
+        .filter(|(scope, _)| caller.scopes.allows(scope, target))
+        .fold(0u16, |acc, (_, fields)| acc | fields);
+    if allowed == 0 {
+        return None;
     }
-    let full = json!({
-        "kind": "user",
-        "name": user.name,
-        "user_info": {},
-        "admin": user.admin,
-        "roles": user_roles(user),
-        "groups": user.groups,
-        "server": if running { Value::String(urls.server(&user.name, "")) } else { Value::Null },
-        "pending": Value::Null,
-        "created": iso(user.created),
-        "last_activity": iso_opt(user.last_activity),
-        "auth_state": Value::Null,
-        "servers": servers,
+    let has = |field: u16| allowed & field != 0;
+    let running = user.default_server().is_some_and(|s| s.url.is_some());
+    let servers = has(SERVERS).then(|| {
+        let mut servers = Map::new();
+        for s in user
+            .servers
+            .iter()
+            .filter(|s| include_stopped || s.url.is_some())
+        {
+            let server_target = Target::Server {
+                user: &user.name,
+                server: &s.name,
+                groups: &user.groups,
+            };
+            if caller.scopes.allows("read:servers", server_target) {
+                let with_state = caller.scopes.allows("admin:server_state", server_target);
+                servers.insert(
+                    s.name.clone(),
+                    server_model(urls, &user.name, s, with_state),
+                );
+            }
+        }
+        servers
     });
-    let Value::Object(full) = full else {
-        unreachable!("a JSON object literal")
-    };
-    filter_model(caller, target, full, ACCESS).map(Value::Object)
+    Some(UserModel {
+        kind: "user",
+        name: &user.name,
+        user_info: has(USER_INFO).then(Map::new),
+        admin: has(ADMIN).then_some(user.admin),
+        roles: has(ROLES).then(|| user_roles(user)),
+        groups: has(GROUPS).then_some(user.groups.as_slice()),
+        server: has(SERVER).then(|| running.then(|| urls.server(&user.name, ""))),
+        pending: has(PENDING).then_some(None),
+        created: has(CREATED).then(|| iso(user.created)),
+        last_activity: has(LAST_ACTIVITY).then(|| user.last_activity.map(iso)),
+        auth_state: has(AUTH_STATE).then_some(None),
+        servers,
+    })
 }
 
 /// A group model with the fields the caller may read.

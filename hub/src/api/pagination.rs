@@ -4,6 +4,9 @@
 use crate::error::ApiError;
 use crate::store::Page;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 pub const PAGINATION_MEDIA_TYPE: &str = "application/jupyterhub-pagination+json";
@@ -67,25 +70,34 @@ impl Paging {
         })
     }
 
-    /// The response body: the bare list, or the envelope with a link to the next page.
-    /// `next_url` builds the URL of a page from its offset and limit.
-    pub fn respond(
+    /// The response: the bare list, or the envelope with a link to the next page.
+    /// `next_url` builds the URL of a page from its offset and limit. Items are serialised
+    /// straight into the body (no intermediate JSON values), which matters for big pages.
+    pub fn respond<T: Serialize>(
         &self,
-        items: Vec<Value>,
+        items: Vec<T>,
         total: u64,
         next_url: impl Fn(u64, u64) -> String,
-    ) -> Value {
+    ) -> Response {
         if !self.envelope {
-            return Value::Array(items);
+            return Json(items).into_response();
         }
         let Page { offset, limit } = self.page;
         let next_offset = offset + items.len() as u64;
         let next = (next_offset < total && !items.is_empty()).then(|| {
             json!({ "offset": next_offset, "limit": limit, "url": next_url(next_offset, limit) })
         });
-        json!({
-            "items": items,
-            "_pagination": { "offset": offset, "limit": limit, "total": total, "next": next },
+        Json(Envelope {
+            items,
+            pagination: json!({ "offset": offset, "limit": limit, "total": total, "next": next }),
         })
+        .into_response()
     }
+}
+
+#[derive(Serialize)]
+struct Envelope<T> {
+    items: Vec<T>,
+    #[serde(rename = "_pagination")]
+    pagination: Value,
 }

@@ -9,6 +9,7 @@ use crate::proxy::Proxy;
 use crate::AppState;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ferrohub_shared::proxy_client::ProxyError;
 use ferrohub_shared::secret::Secret;
@@ -45,7 +46,7 @@ pub async fn get(
     caller: Caller,
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require_any("proxy")?;
     let hub = &state.config.hub;
     let paging = Paging::new(
@@ -66,7 +67,7 @@ pub async fn get(
         .take(usize::try_from(paging.page.limit).unwrap_or(usize::MAX))
         .collect();
     if !paging.envelope {
-        return Ok(Json(Value::Object(page)));
+        return Ok(Json(Value::Object(page)).into_response());
     }
     let items: Vec<Value> = page.into_values().collect();
     let base = format!(
@@ -74,9 +75,7 @@ pub async fn get(
         super::pagination::request_origin(&headers),
         hub.base_url
     );
-    Ok(Json(paging.respond(items, total, |o, l| {
-        format!("{base}?offset={o}&limit={l}")
-    })))
+    Ok(paging.respond(items, total, |o, l| format!("{base}?offset={o}&limit={l}")))
 }
 
 /// `POST /proxy`: check the proxy now instead of at the next interval.

@@ -1,7 +1,7 @@
 //! `/hub/api/users` and `/hub/api/user`: list, read, create, update and delete users, and
 //! record their activity.
 
-use super::models::{iso, service_model, user_model};
+use super::models::{iso, service_model, user_model, UserModel};
 use super::pagination::{request_origin, Paging};
 use super::{bad_request, parse_body, parse_optional_body, JsonBody};
 use crate::auth::caller::Identity;
@@ -50,7 +50,7 @@ pub async fn list(
     caller: Caller,
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require_any("list:users")?;
     let filter = match q.state.as_deref().unwrap_or("") {
         "" => UserState::Any,
@@ -107,9 +107,9 @@ pub async fn list(
         .collect();
     let base = format!("{}{}hub/api/users", request_origin(&headers), hub.base_url);
     let state_q = q.state.clone().unwrap_or_default();
-    Ok(Json(paging.respond(items, total, |offset, limit| {
+    Ok(paging.respond(items, total, |offset, limit| {
         format!("{base}?offset={offset}&limit={limit}&state={state_q}")
-    })))
+    }))
 }
 
 /// `GET /users/{name}`
@@ -123,7 +123,7 @@ pub async fn get(
     caller.require("read:users:name", target(&user))?;
     let model =
         user_model(&caller, &state.urls, &user, true).expect("name readable, checked above");
-    Ok(Json(model))
+    Ok(Json(model.into_value()))
 }
 
 #[derive(Deserialize, Default)]
@@ -166,7 +166,8 @@ pub async fn create(
         }])
         .await?
         .remove(0);
-    let model = user_model(&caller, &state.urls, &user, true).unwrap_or_else(|| json!({}));
+    let model = user_model(&caller, &state.urls, &user, true)
+        .map_or_else(|| json!({}), UserModel::into_value);
     Ok((StatusCode::CREATED, Json(model)).into_response())
 }
 
@@ -201,6 +202,7 @@ pub async fn create_many(
     let models: Vec<Value> = users
         .iter()
         .filter_map(|u| user_model(&caller, &state.urls, u, true))
+        .map(UserModel::into_value)
         .collect();
     Ok((StatusCode::CREATED, Json(Value::Array(models))).into_response())
 }
@@ -247,7 +249,8 @@ pub async fn update(
         )
         .await?;
     Ok(Json(
-        user_model(&caller, &state.urls, &updated, true).unwrap_or_else(|| json!({})),
+        user_model(&caller, &state.urls, &updated, true)
+            .map_or_else(|| json!({}), UserModel::into_value),
     ))
 }
 
@@ -358,8 +361,10 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Va
     let mut model = match &caller.identity {
         Identity::User { name, .. } => {
             let user = find(&state, name).await?;
-            user_model(&caller, &state.urls, &user, true)
-                .unwrap_or_else(|| json!({"kind": "user", "name": user.name}))
+            user_model(&caller, &state.urls, &user, true).map_or_else(
+                || json!({"kind": "user", "name": user.name}),
+                UserModel::into_value,
+            )
         }
         Identity::Service { name, .. } => {
             let service = state
