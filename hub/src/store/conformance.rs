@@ -77,6 +77,11 @@ async fn users(store: &dyn Store) {
     assert_eq!(total, 2);
     assert_eq!(page.len(), 1);
     assert_eq!(page[0].name, "bob");
+    assert_eq!(
+        Some(&page[0]),
+        store.get_user("bob").await.unwrap().as_ref(),
+        "a listing decodes users exactly as a lookup does"
+    );
     let (found, total) = store
         .list_users(UserState::Any, Some("al"), ALL)
         .await
@@ -157,6 +162,11 @@ async fn servers_and_activity(store: &dyn Store) {
         .list_users(UserState::Active, None, ALL)
         .await
         .unwrap();
+    assert_eq!(
+        Some(&active[0]),
+        Some(&dora),
+        "servers come with listed users"
+    );
     assert_eq!(names(active), ["dora"]);
     let (inactive, _) = store
         .list_users(UserState::Inactive, None, ALL)

@@ -47,6 +47,14 @@ impl PostgresStore {
     }
 }
 
+impl super::sql::Dialect for PostgresStore {
+    const USER_PAGE_AS_JSON: &'static str = concat!(
+        "COALESCE(json_agg(json_build_object(",
+        super::sql::user_json_fields!(),
+        "))::text, '[]')"
+    );
+}
+
 super::sql::impl_sql_store!(super::PostgresStore, sqlx::Postgres);
 
 #[cfg(test)]

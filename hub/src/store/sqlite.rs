@@ -44,6 +44,14 @@ impl SqliteStore {
     }
 }
 
+impl super::sql::Dialect for SqliteStore {
+    const USER_PAGE_AS_JSON: &'static str = concat!(
+        "json_group_array(json_object(",
+        super::sql::user_json_fields!(),
+        "))"
+    );
+}
+
 super::sql::impl_sql_store!(super::SqliteStore, sqlx::Sqlite);
 
 #[cfg(test)]

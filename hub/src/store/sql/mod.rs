@@ -12,6 +12,7 @@ pub(crate) mod users;
 
 use super::StoreError;
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 
 /// Implement every store trait for `$store` over the sqlx database `$db`, one submodule per
 /// resource so each keeps its own imports and helpers.
@@ -38,6 +39,76 @@ macro_rules! impl_sql_store {
     };
 }
 pub(crate) use impl_sql_store;
+
+/// What differs in SQL between the backends.
+pub(crate) trait Dialect {
+    /// An aggregate over a subquery `page` with the columns of [`UserJson`] that yields one
+    /// JSON array (as text, `[]` when empty).
+    const USER_PAGE_AS_JSON: &'static str;
+}
+
+/// The arguments of `json_object(...)` / `json_build_object(...)` for a user row.
+macro_rules! user_json_fields {
+    () => {
+        "'id', id, 'name', name, 'admin', admin, 'created', created, \
+         'last_activity', last_activity, 'has_password', has_password, 'locked', locked"
+    };
+}
+pub(crate) use user_json_fields;
+
+/// A user row as the JSON aggregate gives it. SQLite has no boolean type, so flags arrive as
+/// 0/1 there and as true/false from PostgreSQL.
+#[derive(serde::Deserialize)]
+struct UserJson {
+    id: i64,
+    name: String,
+    #[serde(deserialize_with = "flag")]
+    admin: bool,
+    created: String,
+    last_activity: Option<String>,
+    #[serde(deserialize_with = "flag")]
+    has_password: bool,
+    #[serde(deserialize_with = "flag")]
+    locked: bool,
+}
+
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Bool(b) => Ok(b),
+        serde_json::Value::Number(n) => Ok(n.as_i64() != Some(0)),
+        other => Err(serde::de::Error::custom(format!("not a flag: {other}"))),
+    }
+}
+
+fn timestamp(text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z"))
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("timestamp {text:?}: {e}")))
+}
+
+/// Users (without groups, roles or servers) from a [`Dialect::USER_PAGE_AS_JSON`] array,
+/// in id order.
+pub(crate) fn users_from_json(json: &str) -> Result<Vec<super::User>, StoreError> {
+    let rows: Vec<UserJson> = parse_json(json, "user page")?;
+    let mut users = Vec::with_capacity(rows.len());
+    for r in rows {
+        users.push(super::User {
+            id: r.id,
+            name: r.name,
+            admin: r.admin,
+            created: timestamp(&r.created)?,
+            last_activity: r.last_activity.as_deref().map(timestamp).transpose()?,
+            has_password: r.has_password,
+            locked: r.locked,
+            groups: Vec::new(),
+            roles: Vec::new(),
+            servers: Vec::new(),
+        });
+    }
+    users.sort_by_key(|u| u.id);
+    Ok(users)
+}
 
 pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())

@@ -32,6 +32,14 @@ macro_rules! users_impl {
             }
         }
 
+        /// `FROM users WHERE ...` for a listing's state and name-prefix filters.
+        fn push_user_filter(q: &mut QueryBuilder<'_, Db>, state: UserState, pattern: Option<&str>) {
+            q.push(" FROM users WHERE ").push(state_condition(state));
+            if let Some(p) = pattern {
+                q.push(" AND name LIKE ").push_bind(p.to_owned()).push(" ESCAPE '\\'");
+            }
+        }
+
         /// Append `id, id, ...` as bound parameters.
         pub(super) fn push_ids(q: &mut QueryBuilder<'_, Db>, ids: impl Iterator<Item = i64>) {
             let mut sep = q.separated(", ");
@@ -60,6 +68,14 @@ macro_rules! users_impl {
                     servers: Vec::new(),
                 });
             }
+            fill_relations(conn, users).await
+        }
+
+        /// Add groups, roles and servers to `users` with one query each (not one per user).
+        async fn fill_relations(
+            conn: &mut Conn,
+            mut users: Vec<User>,
+        ) -> Result<Vec<User>, StoreError> {
             if users.is_empty() {
                 return Ok(users);
             }
@@ -168,27 +184,25 @@ macro_rules! users_impl {
                             .replace('_', "\\_")
                     )
                 });
-                let filtered = |select: &str| {
-                    let mut q = QueryBuilder::<Db>::new(select);
-                    q.push(" FROM users WHERE ").push(state_condition(state));
-                    if let Some(p) = &pattern {
-                        q.push(" AND name LIKE ")
-                            .push_bind(p.clone())
-                            .push(" ESCAPE '\\'");
-                    }
-                    q
-                };
-                let total: i64 = filtered("SELECT COUNT(*)")
-                    .build_query_scalar()
-                    .fetch_one(&mut *conn)
-                    .await?;
-                let mut q = filtered("SELECT *");
+                let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*)");
+                push_user_filter(&mut count, state, pattern.as_deref());
+                let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+                // The page comes back as one JSON array in one row: a row per user costs a
+                // thread hand-off per row in the SQLite driver, which dominated big listings.
+                let mut q = QueryBuilder::<Db>::new("SELECT ");
+                q.push(<Backend as crate::store::sql::Dialect>::USER_PAGE_AS_JSON).push(
+                    " FROM (SELECT id, name, admin, created, last_activity, \
+                     password_hash IS NOT NULL AS has_password, locked",
+                );
+                push_user_filter(&mut q, state, pattern.as_deref());
                 q.push(" ORDER BY id LIMIT ")
                     .push_bind(i64::try_from(page.limit).unwrap_or(i64::MAX))
                     .push(" OFFSET ")
-                    .push_bind(i64::try_from(page.offset).unwrap_or(i64::MAX));
-                let rows = q.build().fetch_all(&mut *conn).await?;
-                let users = hydrate(&mut conn, rows).await?;
+                    .push_bind(i64::try_from(page.offset).unwrap_or(i64::MAX))
+                    .push(") AS page");
+                let json: String = q.build_query_scalar().fetch_one(&mut *conn).await?;
+                let users = crate::store::sql::users_from_json(&json)?;
+                let users = fill_relations(&mut conn, users).await?;
                 Ok((users, u64::try_from(total).unwrap_or(0)))
             }
 
