@@ -64,13 +64,7 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     caller.require_any("list:groups")?;
     let hub = &state.config.hub;
-    let paging = Paging::new(
-        q.offset.as_deref(),
-        q.limit.as_deref(),
-        &headers,
-        hub.api_page_default_limit,
-        hub.api_page_max_limit,
-    )?;
+    let paging = Paging::new(q.offset.as_deref(), q.limit.as_deref(), &headers, hub)?;
     let (groups, total) = if caller.scopes.has_all("list:groups") {
         state.store.list_groups(paging.page).await?
     } else {
@@ -83,12 +77,7 @@ pub async fn list(
             .into_iter()
             .filter(|g| caller.scopes.allows("list:groups", Target::Group(&g.name)))
             .collect();
-        let total = visible.len() as u64;
-        let page = visible
-            .into_iter()
-            .skip(usize::try_from(paging.page.offset).unwrap_or(usize::MAX))
-            .take(usize::try_from(paging.page.limit).unwrap_or(usize::MAX))
-            .collect();
+        let (page, total) = paging.slice(visible);
         (page, total)
     };
     let items = groups

@@ -1,6 +1,7 @@
 //! `offset` / `limit` paging as JupyterHub does it, and the envelope sent when the client
 //! asks for `Accept: application/jupyterhub-pagination+json`.
 
+use crate::config::JupyterHubConfig;
 use crate::error::ApiError;
 use crate::store::Page;
 use axum::http::{HeaderMap, StatusCode};
@@ -34,15 +35,15 @@ pub struct Paging {
 }
 
 impl Paging {
-    /// Read `offset` and `limit` (already parsed from the query) and the `Accept` header.
-    /// A limit above `max_limit` is lowered to it, as JupyterHub does.
+    /// Read `offset` and `limit` from the query and the `Accept` header. A limit above
+    /// `api_page_max_limit` is lowered to it, as JupyterHub does.
     pub fn new(
         offset: Option<&str>,
         limit: Option<&str>,
         headers: &HeaderMap,
-        default_limit: u32,
-        max_limit: u32,
+        hub: &JupyterHubConfig,
     ) -> Result<Paging, ApiError> {
+        let (default_limit, max_limit) = (hub.api_page_default_limit, hub.api_page_max_limit);
         let number = |name: &str, raw: Option<&str>| -> Result<Option<u64>, ApiError> {
             raw.filter(|s| !s.is_empty())
                 .map(|s| {
@@ -68,6 +69,18 @@ impl Paging {
             page: Page { offset, limit },
             envelope,
         })
+    }
+
+    /// This page of `items` (already filtered and sorted), with the total before paging.
+    pub fn slice<T>(&self, items: impl IntoIterator<Item = T>) -> (Vec<T>, u64) {
+        let all: Vec<T> = items.into_iter().collect();
+        let total = all.len() as u64;
+        let page = all
+            .into_iter()
+            .skip(usize::try_from(self.page.offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(self.page.limit).unwrap_or(usize::MAX))
+            .collect();
+        (page, total)
     }
 
     /// The response: the bare list, or the envelope with a link to the next page.

@@ -49,27 +49,16 @@ pub async fn get(
 ) -> Result<Response, ApiError> {
     caller.require_any("proxy")?;
     let hub = &state.config.hub;
-    let paging = Paging::new(
-        q.offset.as_deref(),
-        q.limit.as_deref(),
-        &headers,
-        hub.api_page_default_limit,
-        hub.api_page_max_limit,
-    )?;
+    let paging = Paging::new(q.offset.as_deref(), q.limit.as_deref(), &headers, hub)?;
     let routes = proxy_of(&state)?
         .get_all_routes()
         .await
         .map_err(unreachable_proxy)?;
-    let total = routes.len() as u64;
-    let page: Map<String, Value> = routes
-        .into_iter()
-        .skip(usize::try_from(paging.page.offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(paging.page.limit).unwrap_or(usize::MAX))
-        .collect();
+    let (page, total) = paging.slice(routes);
     if !paging.envelope {
-        return Ok(Json(Value::Object(page)).into_response());
+        return Ok(Json(page.into_iter().collect::<Map<String, Value>>()).into_response());
     }
-    let items: Vec<Value> = page.into_values().collect();
+    let items: Vec<Value> = page.into_iter().map(|(_, route)| route).collect();
     let base = format!(
         "{}{}hub/api/proxy",
         super::pagination::request_origin(&headers),

@@ -60,13 +60,7 @@ pub async fn list(
         other => return Err(bad_request(format!("Unrecognized state filter: {other:?}"))),
     };
     let hub = &state.config.hub;
-    let paging = Paging::new(
-        q.offset.as_deref(),
-        q.limit.as_deref(),
-        &headers,
-        hub.api_page_default_limit,
-        hub.api_page_max_limit,
-    )?;
+    let paging = Paging::new(q.offset.as_deref(), q.limit.as_deref(), &headers, hub)?;
     // JupyterHub reads any value but `0` or `false` as yes.
     let include_stopped = q
         .include_stopped_servers
@@ -93,12 +87,7 @@ pub async fn list(
             .into_iter()
             .filter(|u| caller.scopes.allows("list:users", target(u)))
             .collect();
-        let total = visible.len() as u64;
-        let page = visible
-            .into_iter()
-            .skip(usize::try_from(paging.page.offset).unwrap_or(usize::MAX))
-            .take(usize::try_from(paging.page.limit).unwrap_or(usize::MAX))
-            .collect();
+        let (page, total) = paging.slice(visible);
         (page, total)
     };
     let items = users

@@ -9,7 +9,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use chrono::Utc;
-use ferrohub_shared::scopes::{parse_all, Filter, Owner, Reach, ScopeSet, Target};
+use ferrohub_shared::scopes::{parse_all, Owner, ScopeSet, Target};
 use std::collections::HashMap;
 
 /// The authenticated entity behind a request.
@@ -178,15 +178,5 @@ impl FromRequestParts<AppState> for Caller {
         let forbidden = || ApiError::new(StatusCode::FORBIDDEN, "Missing or invalid credentials.");
         let raw = token_from(parts).ok_or_else(forbidden)?;
         Caller::from_token(state, &raw).await?.ok_or_else(forbidden)
-    }
-}
-
-/// Whether a reach includes only objects of one user (used to narrow listings).
-pub fn reach_names_user(reach: &Reach, user: &str) -> bool {
-    match reach {
-        Reach::All => true,
-        Reach::Only(filters) => filters
-            .iter()
-            .any(|f| matches!(f, Filter::User(u) if u == user)),
     }
 }

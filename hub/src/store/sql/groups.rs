@@ -1,17 +1,9 @@
 //! Groups and their members.
-//! The SQL is shared by every backend: the macro stamps it out for each sqlx database type,
-//! so SQLite and PostgreSQL run the same statements (`$N` placeholders work in both).
+//! Expanded once per backend by [`super::impl_sql_store`], inside a module that defines
+//! `Backend`, `Db`, `Conn` and `DbRow` for it.
 
-macro_rules! groups_impl {
-    ($store:ty, $db:ty) => {
-        type Backend = $store;
-        #[allow(dead_code)]
-        type Db = $db;
-        #[allow(dead_code)]
-        type Conn = <$db as sqlx::Database>::Connection;
-        #[allow(dead_code)]
-        type DbRow = <$db as sqlx::Database>::Row;
-
+macro_rules! implement {
+    () => {
         use super::users::{lookup_user_id, push_ids};
         use crate::store::sql::{conflict_or, json_text, parse_json};
         use crate::store::{Group, GroupStore, Page, StoreError};
@@ -196,4 +188,4 @@ macro_rules! groups_impl {
         }
     };
 }
-pub(crate) use groups_impl;
+pub(crate) use implement;

@@ -1,17 +1,9 @@
 //! One-time password links.
-//! The SQL is shared by every backend: the macro stamps it out for each sqlx database type,
-//! so SQLite and PostgreSQL run the same statements (`$N` placeholders work in both).
+//! Expanded once per backend by [`super::impl_sql_store`], inside a module that defines
+//! `Backend`, `Db`, `Conn` and `DbRow` for it.
 
-macro_rules! links_impl {
-    ($store:ty, $db:ty) => {
-        type Backend = $store;
-        #[allow(dead_code)]
-        type Db = $db;
-        #[allow(dead_code)]
-        type Conn = <$db as sqlx::Database>::Connection;
-        #[allow(dead_code)]
-        type DbRow = <$db as sqlx::Database>::Row;
-
+macro_rules! implement {
+    () => {
         use crate::store::sql::now;
         use crate::store::{LinkStore, NewPasswordLink, StoreError};
 
@@ -34,4 +26,4 @@ macro_rules! links_impl {
         }
     };
 }
-pub(crate) use links_impl;
+pub(crate) use implement;

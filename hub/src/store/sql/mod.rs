@@ -14,28 +14,26 @@ use super::StoreError;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-/// Implement every store trait for `$store` over the sqlx database `$db`, one submodule per
-/// resource so each keeps its own imports and helpers.
+/// Implement every store trait for `$store` over the sqlx database `$db`. The SQL is shared
+/// by every backend (`$N` placeholders work in SQLite and PostgreSQL alike); each resource
+/// gets a submodule with its own imports and the backend's types under common names.
 macro_rules! impl_sql_store {
     ($store:ty, $db:ty) => {
-        mod users {
-            crate::store::sql::users::users_impl!($store, $db);
-        }
-        mod groups {
-            crate::store::sql::groups::groups_impl!($store, $db);
-        }
-        mod roles {
-            crate::store::sql::roles::roles_impl!($store, $db);
-        }
-        mod services {
-            crate::store::sql::services::services_impl!($store, $db);
-        }
-        mod tokens {
-            crate::store::sql::tokens::tokens_impl!($store, $db);
-        }
-        mod links {
-            crate::store::sql::links::links_impl!($store, $db);
-        }
+        crate::store::sql::impl_sql_store!(@resources $store, $db, users, groups, roles, services, tokens, links);
+    };
+    (@resources $store:ty, $db:ty, $($resource:ident),*) => {
+        $(
+            mod $resource {
+                type Backend = $store;
+                #[allow(dead_code)]
+                type Db = $db;
+                #[allow(dead_code)]
+                type Conn = <$db as sqlx::Database>::Connection;
+                #[allow(dead_code)]
+                type DbRow = <$db as sqlx::Database>::Row;
+                crate::store::sql::$resource::implement!();
+            }
+        )*
     };
 }
 pub(crate) use impl_sql_store;

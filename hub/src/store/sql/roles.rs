@@ -1,17 +1,9 @@
 //! Roles and their holders.
-//! The SQL is shared by every backend: the macro stamps it out for each sqlx database type,
-//! so SQLite and PostgreSQL run the same statements (`$N` placeholders work in both).
+//! Expanded once per backend by [`super::impl_sql_store`], inside a module that defines
+//! `Backend`, `Db`, `Conn` and `DbRow` for it.
 
-macro_rules! roles_impl {
-    ($store:ty, $db:ty) => {
-        type Backend = $store;
-        #[allow(dead_code)]
-        type Db = $db;
-        #[allow(dead_code)]
-        type Conn = <$db as sqlx::Database>::Connection;
-        #[allow(dead_code)]
-        type DbRow = <$db as sqlx::Database>::Row;
-
+macro_rules! implement {
+    () => {
         use super::groups::lookup_group_id;
         use super::users::lookup_user_id;
         use crate::store::sql::{json_text, parse_json};
@@ -188,4 +180,4 @@ macro_rules! roles_impl {
         }
     };
 }
-pub(crate) use roles_impl;
+pub(crate) use implement;
