@@ -58,7 +58,7 @@ chmod -R a+rX "$work/www"
 BACKEND=$(free_port)
 NGINX_PROXY=$(free_port)
 cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
+worker_processes auto;
 pid $work/nginx.pid;
 error_log $work/nginx-error.log;
 events { worker_connections 4096; }
