@@ -168,13 +168,13 @@ async fn restart_keeps_state_and_a_killed_proxy_comes_back() {
         .parse()
         .unwrap();
     ferrohub_e2e::signal_pid(old_pid, "KILL");
-    poll(START, "a new proxy serving the hub route", || async {
+    let new_pid = poll(START, "a new proxy serving the hub route", || async {
         let pid: u32 = std::fs::read_to_string(&pid_file)
             .ok()?
             .trim()
             .parse()
             .ok()?;
-        (pid != old_pid && status_of(&client, &health).await == Some(200)).then_some(())
+        (pid != old_pid && status_of(&client, &health).await == Some(200)).then_some(pid)
     })
     .await;
     assert!(
@@ -184,6 +184,12 @@ async fn restart_keeps_state_and_a_killed_proxy_comes_back() {
         "{}",
         second.output()
     );
+    // Stopping the hub right after a restart stops the new proxy too (a restart in
+    // progress is finished, not abandoned).
+    let mut second = second;
+    second.signal("TERM");
+    assert!(second.wait_exit(START).await.success());
+    assert!(!pid_alive(new_pid), "the restarted proxy outlived the hub");
 }
 
 #[tokio::test]

@@ -184,7 +184,8 @@ pub async fn run(
 
     let supervisor = {
         let proxy = proxy.clone();
-        tokio::spawn(async move { proxy.supervise().await })
+        let stop = stop_tx.subscribe();
+        tokio::spawn(async move { proxy.supervise(stop).await })
     };
     let mut cleanup = Cleanup {
         servers: config.hub.cleanup_servers,
@@ -200,8 +201,8 @@ pub async fn run(
         result = &mut server => Some(result),
     };
     tracing::info!("shutting down");
-    supervisor.abort();
     let _ = stop_tx.send(true);
+    let _ = supervisor.await;
     proxy.shutdown(cleanup.proxy).await;
     let result = match served {
         Some(r) => r,

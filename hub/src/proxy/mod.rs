@@ -160,13 +160,19 @@ impl Proxy {
         Ok(())
     }
 
-    /// Run [`Proxy::check`] every `check_running_interval` seconds until dropped.
-    pub async fn supervise(&self) {
+    /// Run [`Proxy::check`] every `check_running_interval` seconds until `stop` turns true.
+    /// A check in progress always finishes (it may be starting a new proxy, which must not
+    /// be abandoned half-started), so await this rather than abort it.
+    pub async fn supervise(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let period = Duration::from_secs(self.config.proxy.check_running_interval);
         let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|stop| *stop) => return,
+            }
             if let Err(e) = self.check().await {
                 tracing::error!("proxy check failed: {e}");
             }
