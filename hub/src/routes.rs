@@ -82,6 +82,24 @@ pub fn app(state: AppState) -> Router {
             }
         })
         .layer(axum::middleware::map_response(version_header))
+        .layer(axum::middleware::from_fn(access_log))
+}
+
+/// One log line per request, as JupyterHub writes them: failures where an admin looks
+/// (5xx as errors, 4xx as warnings), the rest at debug level.
+async fn access_log(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    match status {
+        500.. => tracing::error!("{status} {method} {path} {ms:.1}ms"),
+        400..=499 => tracing::warn!("{status} {method} {path} {ms:.1}ms"),
+        _ => tracing::debug!("{status} {method} {path} {ms:.1}ms"),
+    }
+    response
 }
 
 async fn api_not_found() -> ApiError {
