@@ -5,7 +5,7 @@ use super::{bad_request, parse_optional_body, JsonBody};
 use crate::auth::tokens::{self, TokenRequest};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::store::{TokenOwner, User};
+use crate::store::TokenOwner;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -14,28 +14,6 @@ use axum::Json;
 use ferrohub_shared::scopes::{parse_all, Owner, ScopeSet, Target};
 use serde::Deserialize;
 use serde_json::{json, Value};
-
-async fn owner(
-    state: &AppState,
-    caller: &Caller,
-    name: &str,
-    scope: &str,
-) -> Result<User, ApiError> {
-    caller.require_any(scope)?;
-    let user = state
-        .store
-        .get_user(name)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("No such user: {name}")))?;
-    caller.require(
-        scope,
-        Target::User {
-            name: &user.name,
-            groups: &user.groups,
-        },
-    )?;
-    Ok(user)
-}
 
 /// `a42` -> 42; anything else is no token.
 fn parse_token_id(raw: &str) -> Result<i64, ApiError> {
@@ -50,7 +28,7 @@ pub async fn list(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let user = owner(&state, &caller, &name, "read:tokens").await?;
+    let user = super::users::find_for(&state, &caller, &name, "read:tokens").await?;
     let tokens = state.store.list_user_tokens(&user.name).await?;
     let now = chrono::Utc::now();
     let models: Vec<Value> = tokens
@@ -78,7 +56,7 @@ pub async fn create(
     Path(name): Path<String>,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
-    let user = owner(&state, &caller, &name, "tokens").await?;
+    let user = super::users::find_for(&state, &caller, &name, "tokens").await?;
     let req: CreateToken = parse_optional_body(&body)?.unwrap_or_default();
     if let Some(roles) = &req.roles {
         if roles.iter().any(|r| r != "token") {
@@ -163,7 +141,7 @@ pub async fn get(
     caller: Caller,
     Path((name, token_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let user = owner(&state, &caller, &name, "read:tokens").await?;
+    let user = super::users::find_for(&state, &caller, &name, "read:tokens").await?;
     let id = parse_token_id(&token_id)?;
     let now = chrono::Utc::now();
     let token = state
@@ -182,7 +160,7 @@ pub async fn delete(
     caller: Caller,
     Path((name, token_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let user = owner(&state, &caller, &name, "tokens").await?;
+    let user = super::users::find_for(&state, &caller, &name, "tokens").await?;
     let id = parse_token_id(&token_id)?;
     state.store.delete_user_token(&user.name, id).await?;
     Ok(StatusCode::NO_CONTENT)

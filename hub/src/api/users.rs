@@ -44,6 +44,20 @@ async fn find(state: &AppState, name: &str) -> Result<User, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("No such user: {name}")))
 }
 
+/// The user called `name` if the caller holds `scope` for it: 403 without the scope at all,
+/// 404 for an unknown user or one outside the scope's reach.
+pub(crate) async fn find_for(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    scope: &str,
+) -> Result<User, ApiError> {
+    caller.require_any(scope)?;
+    let user = find(state, name).await?;
+    caller.require(scope, target(&user))?;
+    Ok(user)
+}
+
 /// `GET /users`
 pub async fn list(
     State(state): State<AppState>,
@@ -107,9 +121,7 @@ pub async fn get(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require_any("read:users:name")?;
-    let user = find(&state, &name).await?;
-    caller.require("read:users:name", target(&user))?;
+    let user = find_for(&state, &caller, &name, "read:users:name").await?;
     let model =
         user_model(&caller, &state.urls, &user, true).expect("name readable, checked above");
     Ok(Json(model.into_value()))
@@ -210,9 +222,7 @@ pub async fn update(
     Path(name): Path<String>,
     body: JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require_any("admin:users")?;
-    let user = find(&state, &name).await?;
-    caller.require("admin:users", target(&user))?;
+    let user = find_for(&state, &caller, &name, "admin:users").await?;
     let patch: Patch = parse_body(&body)?;
     let new_name = match patch.name {
         Some(raw) => {
@@ -249,9 +259,7 @@ pub async fn delete(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_any("delete:users")?;
-    let user = find(&state, &name).await?;
-    caller.require("delete:users", target(&user))?;
+    let user = find_for(&state, &caller, &name, "delete:users").await?;
     if matches!(&caller.identity, Identity::User { name, .. } if *name == user.name) {
         return Err(bad_request("Cannot delete yourself!"));
     }
@@ -314,9 +322,7 @@ pub async fn activity(
     Path(name): Path<String>,
     body: JsonBody,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_any("users:activity")?;
-    let user = find(&state, &name).await?;
-    caller.require("users:activity", target(&user))?;
+    let user = find_for(&state, &caller, &name, "users:activity").await?;
     let report: Activity = parse_body(&body)?;
     let mut servers = BTreeMap::new();
     for (server, a) in &report.servers {
