@@ -2,6 +2,7 @@
 //! `/hub/api`, a readable HTML page elsewhere. A 500 says little; the detail goes to the log.
 
 use crate::pages::render_error_page;
+use crate::servers::ServerError;
 use crate::store::StoreError;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -42,6 +43,32 @@ impl From<StoreError> for ApiError {
                 )
             }
         }
+    }
+}
+
+impl From<ServerError> for ApiError {
+    fn from(err: ServerError) -> Self {
+        let status = match &err {
+            ServerError::Store(_) => {
+                let ServerError::Store(e) = err else {
+                    unreachable!()
+                };
+                return e.into();
+            }
+            ServerError::NoSuchServer(_) => StatusCode::NOT_FOUND,
+            ServerError::AlreadyRunning(_)
+            | ServerError::Pending { .. }
+            | ServerError::NamedServersDisabled
+            | ServerError::BadName(_)
+            | ServerError::NamedServerLimit { .. } => StatusCode::BAD_REQUEST,
+            ServerError::TooManySpawns | ServerError::ActiveServerLimit => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            // The reason a server failed to start is the user's to read (JupyterHub shows it
+            // too); the hub's log has the same message.
+            ServerError::SpawnFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, err.to_string())
     }
 }
 

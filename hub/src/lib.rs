@@ -6,6 +6,8 @@
 //! - [`auth`]: accounts and one-time password links.
 //! - [`bootstrap`]: first-start admin creation.
 //! - [`proxy`]: starting, checking and stopping the proxy, and the hub's route in it.
+//! - [`spawner`]: how single-user servers are started ([`spawner::Spawner`]).
+//! - [`servers`]: the server lifecycle (spawn, wait, route, persist, stop, watch).
 //! - [`routes`]: every path the hub serves; [`api`] and [`pages`] hold the handlers;
 //!   [`error`] is the one mapping from errors to responses.
 //!
@@ -20,6 +22,8 @@ pub mod error;
 pub mod pages;
 pub mod proxy;
 pub mod routes;
+pub mod servers;
+pub mod spawner;
 pub mod store;
 
 pub use routes::app;
@@ -44,6 +48,8 @@ pub struct AppState {
     /// The proxy; `None` only when the app runs without one (router tests), where the
     /// `/hub/api/proxy` endpoints answer 503.
     pub proxy: Option<Arc<proxy::Proxy>>,
+    /// Users' servers: the one way to start and stop them.
+    pub servers: Arc<servers::Servers>,
     /// Asks [`run`] to stop, as `POST /hub/api/shutdown` does.
     pub shutdown: ShutdownTrigger,
 }
@@ -58,16 +64,25 @@ impl AppState {
     ) -> AppState {
         let names = auth::names::NameRules::new(&config.authenticator.username_pattern)
             .expect("username_pattern is validated at load");
-        let urls = api::models::Urls {
+        let urls = Arc::new(api::models::Urls {
             base: config.hub.base_url.clone(),
-        };
+        });
+        let config = Arc::new(config);
+        let servers = servers::Servers::new(
+            config.clone(),
+            store.clone(),
+            spawner::from_config(&config),
+            proxy.clone(),
+            urls.clone(),
+        );
         AppState {
-            config: Arc::new(config),
+            config,
             store,
             cookie_secret: Arc::new(cookie_secret),
             names: Arc::new(names),
-            urls: Arc::new(urls),
+            urls,
             proxy,
+            servers,
             shutdown: ShutdownTrigger::default(),
         }
     }
@@ -156,6 +171,9 @@ pub async fn run(
     let proxy = Arc::new(proxy::Proxy::start(&config, env.proxy_token).await?);
     let state = AppState::new(config.clone(), store, cookie_secret, Some(proxy.clone()));
     let trigger = state.shutdown.clone();
+    let servers = state.servers.clone();
+    // Before serving: users must not see servers as running that an earlier hub left dead.
+    servers.reconcile().await?;
 
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let mut server = tokio::spawn(async move {
@@ -187,6 +205,7 @@ pub async fn run(
         let stop = stop_tx.subscribe();
         tokio::spawn(async move { proxy.supervise(stop).await })
     };
+    let watcher = tokio::spawn(servers.clone().watch(stop_tx.subscribe()));
     let mut cleanup = Cleanup {
         servers: config.hub.cleanup_servers,
         proxy: config.hub.cleanup_proxy,
@@ -203,6 +222,12 @@ pub async fn run(
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = supervisor.await;
+    let _ = watcher.await;
+    if cleanup.servers {
+        servers.stop_all().await;
+    } else {
+        tracing::info!("leaving servers running (cleanup_servers is false)");
+    }
     proxy.shutdown(cleanup.proxy).await;
     let result = match served {
         Some(r) => r,

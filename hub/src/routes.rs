@@ -1,6 +1,6 @@
 //! Every path the hub serves, in one table, under `base_url`.
 
-use crate::api::{groups, info, proxy, services, shutdown, tokens, users};
+use crate::api::{groups, info, proxy, servers, services, shutdown, tokens, users};
 use crate::error::{ApiError, PageError};
 use crate::{pages, AppState};
 use axum::http::{HeaderValue, StatusCode, Uri};
@@ -27,6 +27,22 @@ fn api() -> Router<AppState> {
                 .delete(users::delete),
         )
         .route("/users/{name}/activity", post(users::activity))
+        .route(
+            "/users/{name}/server",
+            post(servers::start).delete(servers::stop),
+        )
+        .route("/users/{name}/server/progress", get(servers::progress))
+        .route(
+            "/users/{name}/servers/{server_name}",
+            get(servers::get_named)
+                .put(servers::create_named)
+                .post(servers::start_named)
+                .delete(servers::stop_named),
+        )
+        .route(
+            "/users/{name}/servers/{server_name}/progress",
+            get(servers::progress_named),
+        )
         .route(
             "/users/{name}/tokens",
             get(tokens::list).post(tokens::create),

@@ -261,6 +261,19 @@ impl TestHub {
         let dir = ScratchDir::new(label);
         std::fs::write(dir.path().join("jupyterhub_config.toml"), config).unwrap();
         let (public, hub_port, proxy_api) = (free_port(), free_port(), free_port());
+        let process = Self::launch(dir.path(), public, hub_port, proxy_api);
+        let hub = TestHub {
+            process,
+            public,
+            hub_port,
+            proxy_api,
+            dir,
+        };
+        hub.wait_healthy().await;
+        hub
+    }
+
+    fn launch(dir: &Path, public: u16, hub_port: u16, proxy_api: u16) -> Running {
         let args = [
             "-f".to_owned(),
             "jupyterhub_config.toml".to_owned(),
@@ -269,17 +282,30 @@ impl TestHub {
             format!("--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{proxy_api}"),
         ];
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let process = Running::start(&bin("ferrohub"), &args, dir.path(), &[]);
-        let hub = TestHub {
-            process,
-            public,
-            hub_port,
-            proxy_api,
-            dir,
-        };
+        Running::start(&bin("ferrohub"), &args, dir, &[])
+    }
+
+    /// Kill the hub with SIGKILL (no cleanup at all) and start it again in the same
+    /// directory on the same ports; returns the dead hub's output.
+    pub async fn kill_and_restart(&mut self) -> String {
+        self.process.signal("KILL");
+        let pid = self.process.pid();
+        poll(
+            Duration::from_secs(10),
+            "the killed hub to exit",
+            || async { (!pid_alive(pid)).then_some(()) },
+        )
+        .await;
+        let old_output = self.process.output();
+        self.process = Self::launch(self.dir.path(), self.public, self.hub_port, self.proxy_api);
+        self.wait_healthy().await;
+        old_output
+    }
+
+    async fn wait_healthy(&self) {
         let client = http();
-        let health = format!("{}/hub/health", hub.public_url());
-        let out = hub.process.output.clone();
+        let health = format!("{}/hub/health", self.public_url());
+        let out = self.process.output.clone();
         poll(
             Duration::from_secs(30),
             "the hub to answer through its proxy",
@@ -296,7 +322,6 @@ impl TestHub {
             },
         )
         .await;
-        hub
     }
 
     /// `http://127.0.0.1:PUBLIC`

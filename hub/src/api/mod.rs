@@ -6,6 +6,7 @@ pub mod info;
 pub mod models;
 pub mod pagination;
 pub mod proxy;
+pub mod servers;
 pub mod services;
 pub mod shutdown;
 pub mod tokens;

@@ -2,6 +2,7 @@
 
 use crate::auth::roles::implicit_user_roles;
 use crate::auth::Caller;
+use crate::servers::{PendingKind, PendingView};
 use crate::store::{Group, Server, Service, Token, TokenOwner, User};
 use chrono::{DateTime, SecondsFormat, Utc};
 use ferrohub_shared::scopes::Target;
@@ -60,16 +61,22 @@ pub fn user_roles(user: &User) -> Vec<String> {
     roles
 }
 
-/// A server as JupyterHub shows it.
-pub fn server_model(urls: &Urls, user: &str, server: &Server, with_state: bool) -> Value {
+/// A server as JupyterHub shows it. A server is ready once it runs and nothing is pending.
+pub fn server_model(
+    urls: &Urls,
+    user: &str,
+    server: &Server,
+    pending: Option<PendingKind>,
+    with_state: bool,
+) -> Value {
     let running = server.url.is_some();
     let mut model = json!({
         "name": server.name,
         "display_name": server.name,
         "full_name": format!("{user}/{}", server.name),
-        "ready": running,
-        "stopped": !running,
-        "pending": Value::Null,
+        "ready": running && pending.is_none(),
+        "stopped": !running && pending.is_none(),
+        "pending": pending.map(PendingKind::as_str),
         "url": urls.server(user, &server.name),
         "progress_url": urls.progress(user, &server.name),
         "full_url": Value::Null,
@@ -172,6 +179,7 @@ mod user_field {
 pub fn user_model<'a>(
     caller: &Caller,
     urls: &Urls,
+    pending: &PendingView,
     user: &'a User,
     include_stopped: bool,
 ) -> Option<UserModel<'a>> {
@@ -188,14 +196,13 @@ pub fn user_model<'a>(
         return None;
     }
     let has = |field: u16| allowed & field != 0;
-    let running = user.default_server().is_some_and(|s| s.url.is_some());
+    let default_pending = pending.get(&user.name, "");
+    let ready = default_pending.is_none() && user.default_server().is_some_and(|s| s.url.is_some());
     let servers = has(SERVERS).then(|| {
         let mut servers = Map::new();
-        for s in user
-            .servers
-            .iter()
-            .filter(|s| include_stopped || s.url.is_some())
-        {
+        for s in user.servers.iter().filter(|s| {
+            include_stopped || s.url.is_some() || pending.get(&user.name, &s.name).is_some()
+        }) {
             let server_target = Target::Server {
                 user: &user.name,
                 server: &s.name,
@@ -205,7 +212,13 @@ pub fn user_model<'a>(
                 let with_state = caller.scopes.allows("admin:server_state", server_target);
                 servers.insert(
                     s.name.clone(),
-                    server_model(urls, &user.name, s, with_state),
+                    server_model(
+                        urls,
+                        &user.name,
+                        s,
+                        pending.get(&user.name, &s.name),
+                        with_state,
+                    ),
                 );
             }
         }
@@ -218,8 +231,8 @@ pub fn user_model<'a>(
         admin: has(ADMIN).then_some(user.admin),
         roles: has(ROLES).then(|| user_roles(user)),
         groups: has(GROUPS).then_some(user.groups.as_slice()),
-        server: has(SERVER).then(|| running.then(|| urls.server(&user.name, ""))),
-        pending: has(PENDING).then_some(None),
+        server: has(SERVER).then(|| ready.then(|| urls.server(&user.name, ""))),
+        pending: has(PENDING).then_some(default_pending.map(PendingKind::as_str)),
         created: has(CREATED).then(|| iso(user.created)),
         last_activity: has(LAST_ACTIVITY).then(|| user.last_activity.map(iso)),
         auth_state: has(AUTH_STATE).then_some(None),

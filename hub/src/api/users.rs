@@ -104,9 +104,10 @@ pub async fn list(
         let (page, total) = paging.slice(visible);
         (page, total)
     };
+    let pending = state.servers.pending_view();
     let items = users
         .iter()
-        .filter_map(|u| user_model(&caller, &state.urls, u, include_stopped))
+        .filter_map(|u| user_model(&caller, &state.urls, &pending, u, include_stopped))
         .collect();
     let base = format!("{}{}hub/api/users", request_origin(&headers), hub.base_url);
     let state_q = q.state.clone().unwrap_or_default();
@@ -122,8 +123,14 @@ pub async fn get(
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let user = find_for(&state, &caller, &name, "read:users:name").await?;
-    let model =
-        user_model(&caller, &state.urls, &user, true).expect("name readable, checked above");
+    let model = user_model(
+        &caller,
+        &state.urls,
+        &state.servers.pending_view(),
+        &user,
+        true,
+    )
+    .expect("name readable, checked above");
     Ok(Json(model.into_value()))
 }
 
@@ -167,8 +174,14 @@ pub async fn create(
         }])
         .await?
         .remove(0);
-    let model = user_model(&caller, &state.urls, &user, true)
-        .map_or_else(|| json!({}), UserModel::into_value);
+    let model = user_model(
+        &caller,
+        &state.urls,
+        &state.servers.pending_view(),
+        &user,
+        true,
+    )
+    .map_or_else(|| json!({}), UserModel::into_value);
     Ok((StatusCode::CREATED, Json(model)).into_response())
 }
 
@@ -200,9 +213,10 @@ pub async fn create_many(
         ));
     }
     let users = state.store.create_users(&to_create).await?;
+    let pending = state.servers.pending_view();
     let models: Vec<Value> = users
         .iter()
-        .filter_map(|u| user_model(&caller, &state.urls, u, true))
+        .filter_map(|u| user_model(&caller, &state.urls, &pending, u, true))
         .map(UserModel::into_value)
         .collect();
     Ok((StatusCode::CREATED, Json(Value::Array(models))).into_response())
@@ -248,8 +262,14 @@ pub async fn update(
         )
         .await?;
     Ok(Json(
-        user_model(&caller, &state.urls, &updated, true)
-            .map_or_else(|| json!({}), UserModel::into_value),
+        user_model(
+            &caller,
+            &state.urls,
+            &state.servers.pending_view(),
+            &updated,
+            true,
+        )
+        .map_or_else(|| json!({}), UserModel::into_value),
     ))
 }
 
@@ -263,14 +283,8 @@ pub async fn delete(
     if matches!(&caller.identity, Identity::User { name, .. } if *name == user.name) {
         return Err(bad_request("Cannot delete yourself!"));
     }
-    if user.servers.iter().any(|s| s.url.is_some()) {
-        // Servers are stopped by the lifecycle before the user goes; until spawners exist,
-        // refuse rather than orphan a running server.
-        return Err(bad_request(format!(
-            "{}'s server is running; stop it before deleting the user",
-            user.name
-        )));
-    }
+    // As JupyterHub: the user's servers are stopped first, so none is orphaned.
+    state.servers.stop_user(&user).await?;
     state.store.delete_user(&user.name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -356,7 +370,14 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Va
     let mut model = match &caller.identity {
         Identity::User { name, .. } => {
             let user = find(&state, name).await?;
-            user_model(&caller, &state.urls, &user, true).map_or_else(
+            user_model(
+                &caller,
+                &state.urls,
+                &state.servers.pending_view(),
+                &user,
+                true,
+            )
+            .map_or_else(
                 || json!({"kind": "user", "name": user.name}),
                 UserModel::into_value,
             )

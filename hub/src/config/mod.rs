@@ -303,7 +303,7 @@ pub struct DummyAuthenticatorConfig {
     pub password: ferrohub_shared::secret::Secret,
 }
 
-/// `[LocalProcessSpawner]`: signals and grace periods when stopping a local server.
+/// `[LocalProcessSpawner]`: where local servers run and how they are stopped.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LocalProcessSpawnerConfig {
@@ -311,6 +311,11 @@ pub struct LocalProcessSpawnerConfig {
     pub interrupt_timeout: u64,
     pub term_timeout: u64,
     pub kill_timeout: u64,
+    /// Each user's working directory and `HOME`, with `{username}` replaced (created when
+    /// missing); empty runs servers in the hub's directory with the hub's `HOME`.
+    pub home_dir_template: String,
+    /// Where each server's output goes (`USER.log`, `USER--SERVER.log`).
+    pub log_dir: PathBuf,
 }
 
 impl Default for LocalProcessSpawnerConfig {
@@ -319,6 +324,8 @@ impl Default for LocalProcessSpawnerConfig {
             interrupt_timeout: 10,
             term_timeout: 5,
             kill_timeout: 5,
+            home_dir_template: String::new(),
+            log_dir: PathBuf::from("server-logs"),
         }
     }
 }

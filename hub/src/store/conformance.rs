@@ -157,6 +157,22 @@ async fn servers_and_activity(store: &dyn Store) {
     assert_eq!(dora.servers.len(), 2);
     assert_eq!(dora.default_server().unwrap().state, json!({"pid": 42}));
 
+    // Live servers: running ones and ones with a saved state; not stopped, stateless ones.
+    let idle = Server {
+        name: "idle".into(),
+        url: None,
+        state: json!({}),
+        ..running.clone()
+    };
+    store.save_server("dora", &idle).await.unwrap();
+    let live = store.live_servers().await.unwrap();
+    let live: Vec<(&str, &str)> = live
+        .iter()
+        .map(|(u, s)| (u.as_str(), s.name.as_str()))
+        .collect();
+    assert_eq!(live, [("dora", ""), ("dora", "lab")]);
+    store.delete_server("dora", "idle").await.unwrap();
+
     let names = |users: Vec<User>| users.into_iter().map(|u| u.name).collect::<Vec<_>>();
     let (active, _) = store
         .list_users(UserState::Active, None, ALL)

@@ -65,6 +65,9 @@ pub trait UserStore: Send + Sync {
     async fn delete_user(&self, name: &str) -> Result<(), StoreError>;
     /// Create or replace the record of one of the user's servers; `NotFound` for no user.
     async fn save_server(&self, user: &str, server: &Server) -> Result<(), StoreError>;
+    /// Every server that runs or was being started (a `url` or a saved spawner `state`),
+    /// with its user's name.
+    async fn live_servers(&self) -> Result<Vec<(String, Server)>, StoreError>;
     /// Forget a server; `NotFound` if the user has no server of that name.
     async fn delete_server(&self, user: &str, name: &str) -> Result<(), StoreError>;
     /// Record activity: the user's `last_activity` and that of the named servers move

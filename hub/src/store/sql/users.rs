@@ -95,16 +95,20 @@ macro_rules! implement {
             q.push(") ORDER BY name");
             for row in q.build().fetch_all(&mut *conn).await? {
                 let user_id: i64 = row.try_get("user_id")?;
-                users[index[&user_id]].servers.push(Server {
-                    name: row.try_get("name")?,
-                    url: row.try_get("url")?,
-                    started: row.try_get("started")?,
-                    last_activity: row.try_get("last_activity")?,
-                    state: parse_json(&row.try_get::<String, _>("state")?, "server state")?,
-                    user_options: parse_json(&row.try_get::<String, _>("user_options")?, "user options")?,
-                });
+                users[index[&user_id]].servers.push(server_from_row(&row)?);
             }
             Ok(users)
+        }
+
+        fn server_from_row(row: &DbRow) -> Result<Server, StoreError> {
+            Ok(Server {
+                name: row.try_get("name")?,
+                url: row.try_get("url")?,
+                started: row.try_get("started")?,
+                last_activity: row.try_get("last_activity")?,
+                state: parse_json(&row.try_get::<String, _>("state")?, "server state")?,
+                user_options: parse_json(&row.try_get::<String, _>("user_options")?, "user options")?,
+            })
         }
 
         async fn fetch_user(conn: &mut Conn, name: &str) -> Result<Option<User>, StoreError> {
@@ -254,6 +258,20 @@ macro_rules! implement {
                 .await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn live_servers(&self) -> Result<Vec<(String, Server)>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT u.name AS user_name, s.* FROM servers s JOIN users u ON u.id = s.user_id \
+                     WHERE s.url IS NOT NULL OR s.state <> '{}' ORDER BY s.id",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in rows {
+                    out.push((row.try_get("user_name")?, server_from_row(&row)?));
+                }
+                Ok(out)
             }
 
             async fn delete_server(&self, user: &str, name: &str) -> Result<(), StoreError> {

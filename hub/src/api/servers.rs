@@ -1,0 +1,295 @@
+//! `/hub/api/users/{name}/server` and `/servers/{server_name}`: start, stop, read and create
+//! a user's servers, and follow a spawn's progress. The work is done by [`crate::servers`].
+
+use super::models::server_model;
+use super::{bad_request, parse_optional_body, JsonBody};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::servers::{PendingKind, ServerKey, SpawnOutcome, StopOutcome};
+use crate::store::{Server, User};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ferrohub_shared::scopes::Target;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use std::time::Duration;
+
+/// The user called `name` if the caller holds `scope` for its server `server`: 403 without
+/// the scope at all, 404 for an unknown user or one outside the scope's reach.
+async fn find_for_server(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    server: &str,
+    scope: &str,
+) -> Result<User, ApiError> {
+    caller.require_any(scope)?;
+    let user = state
+        .store
+        .get_user(name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("No such user: {name}")))?;
+    let target = Target::Server {
+        user: &user.name,
+        server,
+        groups: &user.groups,
+    };
+    caller.require(scope, target)?;
+    Ok(user)
+}
+
+fn record<'a>(user: &'a User, server: &str) -> Result<&'a Server, ApiError> {
+    user.servers
+        .iter()
+        .find(|s| s.name == server)
+        .ok_or_else(|| ApiError::not_found(format!("{} has no server named {server:?}", user.name)))
+}
+
+/// A start request's body: `{"display_name", "user_options"}`, or (as older clients send)
+/// the user options themselves.
+fn user_options(body: &JsonBody) -> Result<Option<Value>, ApiError> {
+    let Some(body) = parse_optional_body::<Value>(body)? else {
+        return Ok(None);
+    };
+    let Value::Object(mut body) = body else {
+        return Err(bad_request("Body must be a JSON object"));
+    };
+    if body.get("display_name").is_some_and(|d| !d.is_string()) {
+        return Err(bad_request("display_name must be a string"));
+    }
+    if !body.contains_key("display_name") && !body.contains_key("user_options") {
+        return Ok(Some(Value::Object(body)));
+    }
+    match body.remove("user_options") {
+        None | Some(Value::Null) => Ok(None),
+        Some(options @ Value::Object(_)) => Ok(Some(options)),
+        Some(_) => Err(bad_request("user_options must be an object or null")),
+    }
+}
+
+fn plain(status: StatusCode) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain")]).into_response()
+}
+
+async fn start_server(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    server: &str,
+    body: &JsonBody,
+) -> Result<Response, ApiError> {
+    let user = find_for_server(state, caller, name, server, "start:servers").await?;
+    let options = user_options(body)?;
+    Ok(match state.servers.spawn(&user, server, options).await? {
+        SpawnOutcome::Ready => plain(StatusCode::CREATED),
+        SpawnOutcome::Pending => plain(StatusCode::ACCEPTED),
+    })
+}
+
+/// `POST /users/{name}/server`
+pub async fn start(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    start_server(&state, &caller, &name, "", &body).await
+}
+
+/// `POST /users/{name}/servers/{server_name}`
+pub async fn start_named(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, server)): Path<(String, String)>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    if server.is_empty() {
+        return Err(bad_request("A named server needs a name"));
+    }
+    start_server(&state, &caller, &name, &server, &body).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct StopBody {
+    #[serde(default)]
+    remove: bool,
+}
+
+async fn stop_server(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    server: &str,
+    body: &JsonBody,
+) -> Result<Response, ApiError> {
+    let user = find_for_server(state, caller, name, server, "delete:servers").await?;
+    let StopBody { remove } = parse_optional_body(body)?.unwrap_or_default();
+    if server.is_empty() {
+        if remove {
+            return Err(bad_request("Cannot delete the default server"));
+        }
+    } else {
+        if !state.config.hub.allow_named_servers {
+            return Err(bad_request("Named servers are not enabled."));
+        }
+        record(&user, server)?;
+    }
+    if server.is_empty() && user.default_server().is_none() {
+        // Never started: nothing to stop.
+        return Ok(plain(StatusCode::NO_CONTENT));
+    }
+    Ok(
+        match state.servers.stop(&user.name, server, remove).await? {
+            StopOutcome::Stopped => plain(StatusCode::NO_CONTENT),
+            StopOutcome::Pending => plain(StatusCode::ACCEPTED),
+        },
+    )
+}
+
+/// `DELETE /users/{name}/server`
+pub async fn stop(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    stop_server(&state, &caller, &name, "", &body).await
+}
+
+/// `DELETE /users/{name}/servers/{server_name}`
+pub async fn stop_named(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, server)): Path<(String, String)>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    stop_server(&state, &caller, &name, &server, &body).await
+}
+
+fn model(state: &AppState, caller: &Caller, user: &User, server: &Server) -> Value {
+    let target = Target::Server {
+        user: &user.name,
+        server: &server.name,
+        groups: &user.groups,
+    };
+    let with_state = caller.scopes.allows("admin:server_state", target);
+    let pending = state.servers.pending(&user.name, &server.name);
+    server_model(&state.urls, &user.name, server, pending, with_state)
+}
+
+/// `GET /users/{name}/servers/{server_name}`
+pub async fn get_named(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, server)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let user = find_for_server(&state, &caller, &name, &server, "read:servers").await?;
+    let record = record(&user, &server)?;
+    Ok(Json(model(&state, &caller, &user, record)))
+}
+
+/// `PUT /users/{name}/servers/{server_name}`: create a named server without starting it.
+pub async fn create_named(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, server)): Path<(String, String)>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let user = find_for_server(&state, &caller, &name, &server, "start:servers").await?;
+    if server.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("User {name} already has a default server"),
+        ));
+    }
+    if user.servers.iter().any(|s| s.name == server) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("User {name} already has server {server}"),
+        ));
+    }
+    state.servers.check_server_name(&user, &server)?;
+    let options = user_options(&body)?.unwrap_or_else(|| Value::Object(Map::new()));
+    let created = Server {
+        name: server.clone(),
+        url: None,
+        started: None,
+        last_activity: None,
+        state: json!({}),
+        user_options: options,
+    };
+    state.store.save_server(&user.name, &created).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(model(&state, &caller, &user, &created)),
+    )
+        .into_response())
+}
+
+/// `GET /users/{name}/server/progress`
+pub async fn progress(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    progress_of(&state, &caller, &name, "").await
+}
+
+/// `GET /users/{name}/servers/{server_name}/progress`
+pub async fn progress_named(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, server)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    progress_of(&state, &caller, &name, &server).await
+}
+
+/// The spawn's progress as server-sent events (`data: {...}`), as JupyterHub streams them:
+/// a ready server gives one `ready` event, a spawn in progress every event until the last,
+/// a failed one its failure; otherwise the server is not starting (400).
+async fn progress_of(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    server: &str,
+) -> Result<Response, ApiError> {
+    let user = find_for_server(state, caller, name, server, "read:servers").await?;
+    let record = record(&user, server)?;
+    let pending = state.servers.pending(&user.name, server);
+    let key = ServerKey::new(&user.name, server);
+    let progress = state.servers.progress(&user.name, server);
+    let events: Vec<Value> = if record.url.is_some() && pending.is_none() {
+        let url = state.urls.server(&user.name, server);
+        vec![json!(crate::servers::ProgressEvent::ready(&url))]
+    } else if pending == Some(PendingKind::Spawn) {
+        let reader = progress.expect("a pending spawn has progress").subscribe();
+        let stream = futures_util::stream::unfold(reader, |mut reader| async move {
+            let event = reader.next().await?;
+            let data = serde_json::to_string(&event).expect("events serialise");
+            Some((
+                Ok::<_, std::convert::Infallible>(Event::default().data(data)),
+                reader,
+            ))
+        });
+        let sse = Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(8)));
+        return Ok(([(header::CACHE_CONTROL, "no-cache")], sse).into_response());
+    } else if let Some(failed) = progress.and_then(|p| p.last()).filter(|e| e.failed) {
+        vec![json!(failed)]
+    } else {
+        return Err(bad_request(format!("{key} is not starting...")));
+    };
+    let body: String = events.iter().map(|e| format!("data: {e}\n\n")).collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response())
+}

@@ -1,0 +1,284 @@
+//! The server lifecycle with real processes: a real `jupyterhub-singleuser` started by the
+//! local-process spawner and reached through the proxy, a server that fails to start, and
+//! servers that outlive a hub killed with SIGKILL.
+
+use ferrohub_e2e::{http, pid_alive, poll, signal_pid, venv_bin, TestHub};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const ADMIN_TOKEN: &str = "setup-token-5c1e0b9a8d7f6e5d";
+
+/// A minimal single-user server: serves its user's name at every path of the address
+/// `JUPYTERHUB_SERVICE_URL` gives, as the spawner contract says a server must listen.
+const TINY_SERVER: &str = r#"
+import http.server, os, urllib.parse
+url = urllib.parse.urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = os.environ["JUPYTERHUB_USER"].encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer((url.hostname, url.port), Handler).serve_forever()
+"#;
+
+fn config(spawner: &str) -> String {
+    format!(
+        r#"
+[JupyterHub]
+authenticator_class = "dummy"
+allow_named_servers = true
+
+[[JupyterHub.services]]
+name = "setup"
+api_token = "{ADMIN_TOKEN}"
+admin = true
+
+[Spawner]
+poll_interval = 1
+http_timeout = 60
+{spawner}
+
+[LocalProcessSpawner]
+home_dir_template = "home/{{username}}"
+interrupt_timeout = 3
+"#
+    )
+}
+
+fn tiny_config() -> String {
+    config(&format!("cmd = [\"python3\", \"-c\", '''{TINY_SERVER}''']"))
+}
+
+async fn create_user(hub: &TestHub, name: &str) {
+    let (status, body) = hub
+        .api(Method::POST, &format!("/users/{name}"), ADMIN_TOKEN, None)
+        .await;
+    assert_eq!(status, 201, "creating {name}: {body}");
+}
+
+async fn user(hub: &TestHub, name: &str) -> Value {
+    let (status, body) = hub
+        .api(Method::GET, &format!("/users/{name}"), ADMIN_TOKEN, None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// Start a server and wait until the hub calls it ready; returns its pid from the state.
+async fn start_and_wait(hub: &TestHub, name: &str) -> u32 {
+    let (status, body) = hub
+        .api(
+            Method::POST,
+            &format!("/users/{name}/server"),
+            ADMIN_TOKEN,
+            None,
+        )
+        .await;
+    assert!(
+        status == 201 || status == 202,
+        "starting {name}'s server: {status} {body}\n{}",
+        hub.process.output()
+    );
+    let model = poll(
+        Duration::from_secs(90),
+        "the server to be ready",
+        || async {
+            let u = user(hub, name).await;
+            (u["servers"][""]["ready"] == json!(true)).then_some(u)
+        },
+    )
+    .await;
+    assert_eq!(model["server"], json!(format!("/user/{name}/")));
+    assert_eq!(model["pending"], Value::Null);
+    let pid = model["servers"][""]["state"]["pid"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("the admin sees the server's state: {model}"));
+    u32::try_from(pid).unwrap()
+}
+
+async fn routes(hub: &TestHub) -> Value {
+    let (status, body) = hub.api(Method::GET, "/proxy", ADMIN_TOKEN, None).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn get_text(url: &str, token: Option<&str>) -> (u16, String) {
+    let mut req = http().get(url);
+    if let Some(t) = token {
+        req = req.header("Authorization", format!("token {t}"));
+    }
+    let resp = req.send().await.expect("the proxy answers");
+    let status = resp.status().as_u16();
+    (status, resp.text().await.unwrap_or_default())
+}
+
+/// A real `jupyterhub-singleuser` (jupyter_server from PyPI) is spawned with JupyterHub's
+/// environment, validates tokens against the hub, is reached through the proxy by its
+/// owner and refused to another user, reports ready on the progress stream, and is gone
+/// (process and route) after a stop.
+#[tokio::test]
+async fn real_singleuser_server_starts_answers_and_stops() {
+    let singleuser = venv_bin("jupyterhub-singleuser");
+    let venv_bin_dir = singleuser.parent().unwrap().display().to_string();
+    let spawner = format!(
+        "cmd = [\"{}\"]\nargs = [\"--allow-root\"]\nenvironment = {{ PATH = \"{venv_bin_dir}:/usr/local/bin:/usr/bin:/bin\" }}",
+        singleuser.display()
+    );
+    let hub = TestHub::start("spawn-real", &config(&spawner)).await;
+    create_user(&hub, "alice").await;
+    create_user(&hub, "bob").await;
+    let pid = start_and_wait(&hub, "alice").await;
+    assert!(pid_alive(pid));
+
+    let token = |name: &'static str| {
+        let hub = &hub;
+        async move {
+            let (status, body) = hub
+                .api(
+                    Method::POST,
+                    &format!("/users/{name}/tokens"),
+                    ADMIN_TOKEN,
+                    Some(json!({"note": "test"})),
+                )
+                .await;
+            assert_eq!(status, 201, "{body}");
+            body["token"].as_str().unwrap().to_owned()
+        }
+    };
+    let alice = token("alice").await;
+    let bob = token("bob").await;
+    let status_url = format!("{}/user/alice/api/status", hub.public_url());
+    let (status, body) = get_text(&status_url, Some(&alice)).await;
+    assert_eq!(status, 200, "alice reaches her server: {body}");
+    let parsed: Value = serde_json::from_str(&body).expect("jupyter_server's status is JSON");
+    assert!(parsed.get("kernels").is_some(), "{parsed}");
+    let (status, body) = get_text(&status_url, Some(&bob)).await;
+    assert_eq!(status, 403, "bob must not reach alice's server: {body}");
+
+    let (status, body) = get_text(
+        &format!("{}/hub/api/users/alice/server/progress", hub.public_url()),
+        Some(ADMIN_TOKEN),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        body.starts_with("data: ")
+            && body.contains("\"ready\":true")
+            && body.contains("/user/alice/"),
+        "a ready server's progress is one ready event: {body}"
+    );
+    let route = &routes(&hub).await["/user/alice/"];
+    assert_eq!(route["data"]["user"], "alice", "{route}");
+
+    let (status, body) = hub
+        .api(Method::DELETE, "/users/alice/server", ADMIN_TOKEN, None)
+        .await;
+    assert!(status == 204 || status == 202, "{status} {body}");
+    poll(
+        Duration::from_secs(30),
+        "the server process to exit",
+        || async { (!pid_alive(pid)).then_some(()) },
+    )
+    .await;
+    poll(
+        Duration::from_secs(15),
+        "the server to show as stopped",
+        || async { (user(&hub, "alice").await["server"] == Value::Null).then_some(()) },
+    )
+    .await;
+    assert!(routes(&hub).await.get("/user/alice/").is_none());
+    let (status, _) = get_text(&status_url, Some(&alice)).await;
+    assert_ne!(status, 200, "nothing answers for a stopped server");
+}
+
+/// A server that exits at once: the start request fails with the reason and the server's
+/// own last words, the progress stream says so, and nothing is left (no route, no state).
+#[tokio::test]
+async fn a_server_that_fails_to_start_leaves_nothing_behind() {
+    let spawner =
+        r#"cmd = ["/bin/sh", "-c", "echo 'no notebook here: missing package' >&2; exit 3"]"#;
+    let hub = TestHub::start("spawn-fail", &config(spawner)).await;
+    create_user(&hub, "carol").await;
+    let (status, body) = hub
+        .api(Method::POST, "/users/carol/server", ADMIN_TOKEN, None)
+        .await;
+    assert_eq!(status, 500, "{body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("exited with status 3") && message.contains("no notebook here"),
+        "the error says what happened: {message}"
+    );
+    let (status, events) = get_text(
+        &format!("{}/hub/api/users/carol/server/progress", hub.public_url()),
+        Some(ADMIN_TOKEN),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        events.contains("\"failed\":true") && events.contains("exited with status 3"),
+        "{events}"
+    );
+    let carol = user(&hub, "carol").await;
+    assert_eq!(carol["server"], Value::Null);
+    assert_eq!(carol["servers"][""]["state"], json!({}), "{carol}");
+    assert!(routes(&hub).await.get("/user/carol/").is_none());
+}
+
+/// Servers outlive a hub killed with SIGKILL: the new hub finds every one running and
+/// reachable through the proxy; a server that then dies on its own is noticed and its route
+/// removed; deleting a user stops its server first.
+#[tokio::test]
+async fn servers_survive_a_hub_killed_with_sigkill() {
+    const USERS: usize = 20;
+    let mut hub = TestHub::start("spawn-restart", &tiny_config()).await;
+    let names: Vec<String> = (0..USERS).map(|i| format!("user{i}")).collect();
+    let mut pids = Vec::new();
+    for name in &names {
+        create_user(&hub, name).await;
+        pids.push(start_and_wait(&hub, name).await);
+    }
+    hub.kill_and_restart().await;
+
+    for (name, pid) in names.iter().zip(&pids) {
+        assert!(pid_alive(*pid), "{name}'s server survived the hub");
+        let u = user(&hub, name).await;
+        assert_eq!(
+            u["servers"][""]["ready"],
+            json!(true),
+            "{u}\n{}",
+            hub.process.output()
+        );
+        let (status, body) = get_text(&format!("{}/user/{name}/", hub.public_url()), None).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (200, name.as_str()),
+            "{name} reachable"
+        );
+    }
+
+    // A server dies on its own: the hub notices within its poll interval.
+    signal_pid(pids[0], "KILL");
+    poll(
+        Duration::from_secs(20),
+        "the dead server to be noticed",
+        || async { (user(&hub, &names[0]).await["server"] == Value::Null).then_some(()) },
+    )
+    .await;
+    assert!(routes(&hub).await.get("/user/user0/").is_none());
+
+    // Deleting a user with a running server stops the server first.
+    let (status, body) = hub
+        .api(Method::DELETE, "/users/user1", ADMIN_TOKEN, None)
+        .await;
+    assert_eq!(status, 204, "{body}");
+    assert!(
+        !pid_alive(pids[1]),
+        "user1's server was stopped with the user"
+    );
+    assert!(routes(&hub).await.get("/user/user1/").is_none());
+}
