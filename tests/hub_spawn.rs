@@ -2,6 +2,7 @@
 //! local-process spawner and reached through the proxy, a server that fails to start, and
 //! servers that outlive a hub killed with SIGKILL.
 
+use ferrohub_e2e::websocket::WebSocket;
 use ferrohub_e2e::{http, pid_alive, poll, signal_pid, venv_bin, TestHub};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -159,6 +160,22 @@ async fn real_singleuser_server_starts_answers_and_stops() {
     assert!(parsed.get("kernels").is_some(), "{parsed}");
     let (status, body) = get_text(&status_url, Some(&bob)).await;
     assert_eq!(status, 403, "bob must not reach alice's server: {body}");
+
+    // A kernel, and its websocket through the proxy.
+    let resp = http()
+        .post(format!("{}/user/alice/api/kernels", hub.public_url()))
+        .header("Authorization", format!("token {alice}"))
+        .json(&json!({"name": "python3"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let kernel: Value = resp.json().await.unwrap();
+    let id = kernel["id"].as_str().expect("the kernel has an id");
+    let path = format!("/user/alice/api/kernels/{id}/channels?session_id=e2e");
+    let mut ws = WebSocket::connect(hub.public, &path, &alice).await;
+    let output = ws.execute("print(6*7)").await;
+    assert!(output.contains("42"), "print(6*7) printed {output:?}");
 
     let (status, body) = get_text(
         &format!("{}/hub/api/users/alice/server/progress", hub.public_url()),
