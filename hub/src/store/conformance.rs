@@ -23,6 +23,7 @@ pub async fn run_all(store: &dyn Store) {
     groups(store).await;
     roles_and_services(store).await;
     tokens(store).await;
+    passwords_sessions_and_oauth(store).await;
 }
 
 /// Data written by [`run_all`] is still there after reopening the database.
@@ -428,4 +429,132 @@ async fn tokens(store: &dyn Store) {
         .unwrap();
     store.delete_user("dora").await.unwrap();
     assert!(store.find_token("eeee5555").await.unwrap().is_none());
+}
+
+async fn passwords_sessions_and_oauth(store: &dyn Store) {
+    store.create_users(&[user("pat", false)]).await.unwrap();
+    let pat = store.get_user("pat").await.unwrap().unwrap();
+    let creds = store.credentials("pat").await.unwrap().unwrap();
+    assert_eq!((creds.password_hash, creds.locked), (None, false));
+    assert!(store.credentials("nobody").await.unwrap().is_none());
+
+    // A link: wrong PINs are counted and burn it at the limit; a good one sets the password once.
+    let expires = chrono::Utc::now() + Duration::hours(1);
+    for token in ["link-a", "link-b"] {
+        store
+            .create_password_link(&NewPasswordLink {
+                user_id: pat.id,
+                token_hash: token.into(),
+                pin_hash: format!("pin-{token}"),
+                expires_at: expires,
+            })
+            .await
+            .unwrap();
+    }
+    let a = store.find_password_link("link-a").await.unwrap().unwrap();
+    assert_eq!(
+        (a.user.as_str(), a.failed_attempts, a.used),
+        ("pat", 0, false)
+    );
+    assert_eq!(store.fail_password_link(a.id, 3).await.unwrap(), 1);
+    assert_eq!(store.fail_password_link(a.id, 3).await.unwrap(), 2);
+    assert_eq!(store.fail_password_link(a.id, 3).await.unwrap(), 3);
+    assert!(
+        store
+            .find_password_link("link-a")
+            .await
+            .unwrap()
+            .unwrap()
+            .used,
+        "burnt"
+    );
+    let b = store.find_password_link("link-b").await.unwrap().unwrap();
+    assert!(store
+        .use_password_link(b.id, "$argon2id$hash")
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .use_password_link(b.id, "$argon2id$other")
+            .await
+            .unwrap(),
+        "only once"
+    );
+    let creds = store.credentials("pat").await.unwrap().unwrap();
+    assert_eq!(creds.password_hash.as_deref(), Some("$argon2id$hash"));
+    store.set_credentials("pat", None, true).await.unwrap();
+    let creds = store.credentials("pat").await.unwrap().unwrap();
+    assert_eq!((creds.password_hash, creds.locked), (None, true));
+
+    // Sessions, and the tokens and codes issued through them end with them.
+    let session = store
+        .create_session("sess-hash", "pat", expires)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_session("sess-hash").await.unwrap().unwrap().user,
+        "pat"
+    );
+    let client = OAuthClient {
+        identifier: "jupyterhub-user-pat".into(),
+        description: "Server at /user/pat/".into(),
+        secret_hash: "secret-hash".into(),
+        redirect_uri: "/user/pat/oauth_callback".into(),
+        access_scopes: vec!["access:servers!server=pat/".into()],
+        owner: Some("pat".into()),
+    };
+    store.put_oauth_client(&client).await.unwrap();
+    store.put_oauth_client(&client).await.unwrap();
+    assert_eq!(
+        store.get_oauth_client("jupyterhub-user-pat").await.unwrap(),
+        Some(client.clone())
+    );
+    let code = OAuthCode {
+        hashed: "code-hash".into(),
+        client_id: client.identifier.clone(),
+        user: "pat".into(),
+        session_id: Some(session.id.to_string()),
+        redirect_uri: client.redirect_uri.clone(),
+        scopes: vec!["read:users:name!user=pat".into()],
+        code_challenge: None,
+        code_challenge_method: None,
+        expires_at: expires,
+    };
+    store.create_oauth_code(&code).await.unwrap();
+    let mut unknown = code.clone();
+    unknown.client_id = "nope".into();
+    unknown.hashed = "other".into();
+    assert!(matches!(
+        store.create_oauth_code(&unknown).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let taken = store.take_oauth_code("code-hash").await.unwrap().unwrap();
+    assert_eq!((taken.user.as_str(), taken.scopes.len()), ("pat", 1));
+    assert!(
+        store.take_oauth_code("code-hash").await.unwrap().is_none(),
+        "once only"
+    );
+    store
+        .create_token(&NewToken {
+            owner: TokenOwner::User("pat".into()),
+            prefix: "sess".into(),
+            hashed: "session-token-hash".into(),
+            scopes: vec![],
+            note: String::new(),
+            session_id: Some(session.id.to_string()),
+            oauth_client: Some(client.identifier.clone()),
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    store.end_session("sess-hash").await.unwrap();
+    assert!(store.find_session("sess-hash").await.unwrap().is_none());
+    assert!(
+        store
+            .find_token("session-token-hash")
+            .await
+            .unwrap()
+            .is_none(),
+        "revoked with it"
+    );
 }

@@ -147,21 +147,84 @@ pub trait TokenStore: Send + Sync {
     async fn purge_expired_tokens(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
-/// One-time password links.
+/// Passwords and the one-time links that set them.
 #[async_trait::async_trait]
 pub trait LinkStore: Send + Sync {
     /// Store a new link. Earlier unused links of the same user stay valid until they expire.
     async fn create_password_link(&self, link: &NewPasswordLink) -> Result<(), StoreError>;
+    /// The link whose token hashes to `token_hash`, used or not.
+    async fn find_password_link(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<PasswordLink>, StoreError>;
+    /// Count a wrong PIN; returns the attempts so far. At `burn_at` the link is used up.
+    async fn fail_password_link(&self, id: i64, burn_at: u32) -> Result<u32, StoreError>;
+    /// Set the link's user's password and use the link up, together. `false` if the link
+    /// was already used (another request won the race).
+    async fn use_password_link(&self, id: i64, password_hash: &str) -> Result<bool, StoreError>;
+    /// What a password login checks; `None` for no such user.
+    async fn credentials(&self, user: &str) -> Result<Option<Credentials>, StoreError>;
+    /// Set (or with `None` clear) a password, and lock or unlock the account.
+    async fn set_credentials(
+        &self,
+        user: &str,
+        password_hash: Option<&str>,
+        locked: bool,
+    ) -> Result<(), StoreError>;
+}
+
+/// Browser sessions.
+#[async_trait::async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Start a session for `user`; `NotFound` for no such user.
+    async fn create_session(
+        &self,
+        hashed: &str,
+        user: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Session, StoreError>;
+    /// The session whose token hashes to `hashed`, expired or not.
+    async fn find_session(&self, hashed: &str) -> Result<Option<Session>, StoreError>;
+    /// End a session and revoke every token issued through it (OAuth logins of servers).
+    async fn end_session(&self, hashed: &str) -> Result<(), StoreError>;
+}
+
+/// The OAuth provider's clients and authorization codes.
+#[async_trait::async_trait]
+pub trait OAuthStore: Send + Sync {
+    /// Create or replace a client.
+    async fn put_oauth_client(&self, client: &OAuthClient) -> Result<(), StoreError>;
+    async fn get_oauth_client(&self, identifier: &str) -> Result<Option<OAuthClient>, StoreError>;
+    /// Store a code; `NotFound` for an unknown client or user.
+    async fn create_oauth_code(&self, code: &OAuthCode) -> Result<(), StoreError>;
+    /// Remove and return the code, so it can be exchanged only once.
+    async fn take_oauth_code(&self, hashed: &str) -> Result<Option<OAuthCode>, StoreError>;
 }
 
 /// The whole state. Implementations are cheap to share and safe to call from many tasks.
 pub trait Store:
-    UserStore + GroupStore + RoleStore + ServiceStore + TokenStore + LinkStore + 'static
+    UserStore
+    + GroupStore
+    + RoleStore
+    + ServiceStore
+    + TokenStore
+    + LinkStore
+    + SessionStore
+    + OAuthStore
+    + 'static
 {
 }
 
 impl<T> Store for T where
-    T: UserStore + GroupStore + RoleStore + ServiceStore + TokenStore + LinkStore + 'static
+    T: UserStore
+        + GroupStore
+        + RoleStore
+        + ServiceStore
+        + TokenStore
+        + LinkStore
+        + SessionStore
+        + OAuthStore
+        + 'static
 {
 }
 

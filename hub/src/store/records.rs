@@ -154,3 +154,57 @@ pub struct NewPasswordLink {
     pub pin_hash: String,
     pub expires_at: DateTime<Utc>,
 }
+
+/// A one-time password link as stored (hashes only).
+#[derive(Debug, Clone)]
+pub struct PasswordLink {
+    pub id: i64,
+    pub user: String,
+    pub pin_hash: String,
+    pub expires_at: DateTime<Utc>,
+    pub failed_attempts: u32,
+    pub used: bool,
+}
+
+/// What the native authenticator checks at login.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// The argon2id PHC string; `None` until a password is set.
+    pub password_hash: Option<String>,
+    pub locked: bool,
+}
+
+/// A browser session: the cookie holds a token whose hash is stored here.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: i64,
+    pub user: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An OAuth client: a single-user server or a service that asks the hub who its users are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OAuthClient {
+    pub identifier: String,
+    pub description: String,
+    pub secret_hash: String,
+    pub redirect_uri: String,
+    /// The scopes a user needs to be let through (e.g. `access:servers!server=alice/`).
+    pub access_scopes: Vec<String>,
+    /// The user whose own server this client is; they are never asked to confirm.
+    pub owner: Option<String>,
+}
+
+/// An authorization code, stored by hash until it is exchanged for a token (once).
+#[derive(Debug, Clone)]
+pub struct OAuthCode {
+    pub hashed: String,
+    pub client_id: String,
+    pub user: String,
+    pub session_id: Option<String>,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}

@@ -1,0 +1,160 @@
+//! Browser sessions and the OAuth provider's clients and codes.
+//! Expanded once per backend by [`super::impl_sql_store`], inside a module that defines
+//! `Backend`, `Db`, `Conn` and `DbRow` for it.
+
+macro_rules! implement {
+    () => {
+        use super::users::lookup_user_id;
+        use crate::store::sql::{json_text, now, parse_json};
+        use crate::store::{OAuthClient, OAuthCode, OAuthStore, Session, SessionStore, StoreError};
+        use chrono::{DateTime, Utc};
+        use sqlx::Row;
+
+        #[async_trait::async_trait]
+        impl SessionStore for Backend {
+            async fn create_session(&self, hashed: &str, user: &str, expires_at: DateTime<Utc>) -> Result<Session, StoreError> {
+                let mut tx = self.write().await?;
+                let user_id = lookup_user_id(&mut tx, user).await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO sessions (hashed, user_id, created, expires_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(hashed)
+                .bind(user_id)
+                .bind(now())
+                .bind(expires_at)
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(Session { id, user: user.to_owned(), expires_at })
+            }
+
+            async fn find_session(&self, hashed: &str) -> Result<Option<Session>, StoreError> {
+                let row = sqlx::query(
+                    "SELECT s.id, u.name, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
+                     WHERE s.hashed = $1",
+                )
+                .bind(hashed)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                Ok(Some(Session {
+                    id: row.try_get("id")?,
+                    user: row.try_get("name")?,
+                    expires_at: row.try_get("expires_at")?,
+                }))
+            }
+
+            async fn end_session(&self, hashed: &str) -> Result<(), StoreError> {
+                let mut tx = self.write().await?;
+                let id: Option<i64> = sqlx::query_scalar("DELETE FROM sessions WHERE hashed = $1 RETURNING id")
+                    .bind(hashed)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(id) = id {
+                    for table in ["api_tokens", "oauth_codes"] {
+                        sqlx::query(&format!("DELETE FROM {table} WHERE session_id = $1"))
+                            .bind(id.to_string())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl OAuthStore for Backend {
+            async fn put_oauth_client(&self, client: &OAuthClient) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO oauth_clients (identifier, description, secret_hash, redirect_uri, access_scopes, owner) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (identifier) DO UPDATE SET \
+                     description = excluded.description, secret_hash = excluded.secret_hash, \
+                     redirect_uri = excluded.redirect_uri, access_scopes = excluded.access_scopes, owner = excluded.owner",
+                )
+                .bind(&client.identifier)
+                .bind(&client.description)
+                .bind(&client.secret_hash)
+                .bind(&client.redirect_uri)
+                .bind(json_text(&client.access_scopes))
+                .bind(&client.owner)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn get_oauth_client(&self, identifier: &str) -> Result<Option<OAuthClient>, StoreError> {
+                let row = sqlx::query("SELECT * FROM oauth_clients WHERE identifier = $1")
+                    .bind(identifier)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let Some(row) = row else { return Ok(None) };
+                Ok(Some(OAuthClient {
+                    identifier: row.try_get("identifier")?,
+                    description: row.try_get("description")?,
+                    secret_hash: row.try_get("secret_hash")?,
+                    redirect_uri: row.try_get("redirect_uri")?,
+                    access_scopes: parse_json(&row.try_get::<String, _>("access_scopes")?, "client scopes")?,
+                    owner: row.try_get("owner")?,
+                }))
+            }
+
+            async fn create_oauth_code(&self, code: &OAuthCode) -> Result<(), StoreError> {
+                let mut tx = self.write().await?;
+                let user_id = lookup_user_id(&mut tx, &code.user).await?;
+                sqlx::query(
+                    "INSERT INTO oauth_codes (hashed, client_id, user_id, session_id, redirect_uri, scopes, \
+                     code_challenge, code_challenge_method, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&code.hashed)
+                .bind(&code.client_id)
+                .bind(user_id)
+                .bind(&code.session_id)
+                .bind(&code.redirect_uri)
+                .bind(json_text(&code.scopes))
+                .bind(&code.code_challenge)
+                .bind(&code.code_challenge_method)
+                .bind(code.expires_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| match e {
+                    sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
+                        StoreError::NotFound(format!("oauth client {}", code.client_id))
+                    }
+                    other => other.into(),
+                })?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn take_oauth_code(&self, hashed: &str) -> Result<Option<OAuthCode>, StoreError> {
+                let mut tx = self.write().await?;
+                let row = sqlx::query(
+                    "SELECT c.*, u.name AS user_name FROM oauth_codes c JOIN users u ON u.id = c.user_id \
+                     WHERE c.hashed = $1",
+                )
+                .bind(hashed)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                sqlx::query("DELETE FROM oauth_codes WHERE hashed = $1")
+                    .bind(hashed)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(Some(OAuthCode {
+                    hashed: row.try_get("hashed")?,
+                    client_id: row.try_get("client_id")?,
+                    user: row.try_get("user_name")?,
+                    session_id: row.try_get("session_id")?,
+                    redirect_uri: row.try_get("redirect_uri")?,
+                    scopes: parse_json(&row.try_get::<String, _>("scopes")?, "code scopes")?,
+                    code_challenge: row.try_get("code_challenge")?,
+                    code_challenge_method: row.try_get("code_challenge_method")?,
+                    expires_at: row.try_get("expires_at")?,
+                }))
+            }
+        }
+    };
+}
+pub(crate) use implement;
