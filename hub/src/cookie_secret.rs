@@ -21,6 +21,11 @@ impl CookieSecret {
     pub fn bytes(&self) -> &[u8] {
         &self.0
     }
+
+    #[cfg(test)]
+    pub fn for_tests(bytes: &[u8]) -> Self {
+        CookieSecret(bytes.to_vec())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

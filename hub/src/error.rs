@@ -89,6 +89,37 @@ pub struct PageError {
     pub message: String,
 }
 
+impl PageError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        PageError {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+/// Pages map errors through the API's mapping, so both say the same thing.
+impl From<ApiError> for PageError {
+    fn from(api: ApiError) -> Self {
+        PageError {
+            status: api.status,
+            message: api.message,
+        }
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(err: StoreError) -> Self {
+        ApiError::from(err).into()
+    }
+}
+
+impl From<ServerError> for PageError {
+    fn from(err: ServerError) -> Self {
+        ApiError::from(err).into()
+    }
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         (

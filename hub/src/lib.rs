@@ -48,6 +48,12 @@ pub struct AppState {
     /// The proxy; `None` only when the app runs without one (router tests), where the
     /// `/hub/api/proxy` endpoints answer 503.
     pub proxy: Option<Arc<proxy::Proxy>>,
+    /// Checks passwords at login.
+    pub authenticator: Arc<dyn auth::authenticator::Authenticator>,
+    /// Failed logins, to slow down guessing.
+    pub login_throttle: Arc<auth::throttle::LoginThrottle>,
+    /// Page templates.
+    pub templates: Arc<pages::Templates>,
     /// Users' servers: the one way to start and stop them.
     pub servers: Arc<servers::Servers>,
     /// Asks [`run`] to stop, as `POST /hub/api/shutdown` does.
@@ -76,11 +82,14 @@ impl AppState {
             urls.clone(),
         );
         AppState {
-            config,
             store,
             cookie_secret: Arc::new(cookie_secret),
             names: Arc::new(names),
             urls,
+            authenticator: auth::authenticator::from_config(&config),
+            login_throttle: Arc::default(),
+            templates: Arc::new(pages::Templates::new(&config.hub.base_url)),
+            config: config.clone(),
             proxy,
             servers,
             shutdown: ShutdownTrigger::default(),

@@ -1,7 +1,8 @@
 //! Every path the hub serves, in one table, under `base_url`.
 
-use crate::api::{groups, info, proxy, servers, services, shutdown, tokens, users};
+use crate::api::{groups, info, oauth, proxy, servers, services, shutdown, tokens, users};
 use crate::error::{ApiError, PageError};
+use crate::pages::{home, login, set_password, tokens as token_page};
 use crate::{pages, AppState};
 use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -27,6 +28,7 @@ fn api() -> Router<AppState> {
                 .delete(users::delete),
         )
         .route("/users/{name}/activity", post(users::activity))
+        .route("/users/{name}/password-link", post(users::password_link))
         .route(
             "/users/{name}/server",
             post(servers::start).delete(servers::stop),
@@ -66,6 +68,11 @@ fn api() -> Router<AppState> {
             get(proxy::get).post(proxy::check).patch(proxy::update),
         )
         .route("/shutdown", post(shutdown::post))
+        .route(
+            "/oauth2/authorize",
+            get(oauth::authorize).post(oauth::confirm),
+        )
+        .route("/oauth2/token", post(oauth::token))
         .route("/services", get(services::list))
         .route("/services/{name}", get(services::get))
         .fallback(api_not_found)
@@ -74,15 +81,54 @@ fn api() -> Router<AppState> {
 
 pub fn app(state: AppState) -> Router {
     let base = state.config.hub.base_url.clone();
+    let pages = Router::new()
+        .route("/", get(home::root))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", get(login::logout))
+        .route("/home", get(home::home).post(home::home_action))
+        .route("/spawn", get(home::spawn_form).post(home::spawn_submit))
+        .route(
+            "/spawn/{user}",
+            get(home::spawn_form).post(home::spawn_submit),
+        )
+        .route(
+            "/spawn/{user}/{server}",
+            get(home::spawn_form).post(home::spawn_submit),
+        )
+        .route("/spawn-pending/{user}", get(home::spawn_pending))
+        .route("/spawn-pending/{user}/{server}", get(home::spawn_pending))
+        .route("/user-redirect/{*path}", get(home::user_redirect))
+        .route("/token", get(token_page::page).post(token_page::action))
+        .route(
+            "/set-password",
+            get(set_password::form).post(set_password::submit),
+        )
+        .route("/static/{file}", get(pages::static_file))
+        .layer(axum::middleware::map_response(pages::security_headers));
     let hub = Router::new()
         .route("/health", get(pages::health))
         .route("/error/{code}", get(pages::proxy_error))
         .route("/api/", get(info::root))
         .nest("/api", api())
+        .merge(pages)
+        .with_state(state.clone());
+    let user_urls = Router::new()
+        .route(&format!("{base}user/{{name}}"), get(home::user_url))
+        .route(&format!("{base}user/{{name}}/"), get(home::user_url))
+        .route(
+            &format!("{base}user/{{name}}/{{*rest}}"),
+            get(home::user_url),
+        )
+        .layer(axum::middleware::map_response(pages::security_headers))
+        .with_state(state.clone());
+    let root = Router::new()
+        .route(&base, get(home::root))
         .with_state(state);
     let api_prefix = format!("{base}hub/api");
     Router::new()
         .nest(&format!("{base}hub"), hub)
+        .merge(user_urls)
+        .merge(root)
         .fallback(move |uri: Uri| {
             let api_prefix = api_prefix.clone();
             async move {

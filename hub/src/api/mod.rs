@@ -4,6 +4,7 @@
 pub mod groups;
 pub mod info;
 pub mod models;
+pub mod oauth;
 pub mod pagination;
 pub mod proxy;
 pub mod servers;

@@ -84,10 +84,16 @@ async fn start_server(
 ) -> Result<Response, ApiError> {
     let user = find_for_server(state, caller, name, server, "start:servers").await?;
     let options = user_options(body)?;
-    Ok(match state.servers.spawn(&user, server, options).await? {
-        SpawnOutcome::Ready => plain(StatusCode::CREATED),
-        SpawnOutcome::Pending => plain(StatusCode::ACCEPTED),
-    })
+    Ok(
+        match state
+            .servers
+            .spawn(&user, server, options, crate::servers::SLOW_TIMEOUT)
+            .await?
+        {
+            SpawnOutcome::Ready => plain(StatusCode::CREATED),
+            SpawnOutcome::Pending => plain(StatusCode::ACCEPTED),
+        },
+    )
 }
 
 /// `POST /users/{name}/server`

@@ -403,3 +403,27 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Va
     }
     Ok(Json(model))
 }
+
+/// `POST /users/{name}/password-link` (ferrohub's own): issue a one-time link and PIN that let
+/// the user set a password, for an invitation or a reset. The response is the only place the
+/// link and PIN appear; hand them over separately.
+pub async fn password_link(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let user = find_for(&state, &caller, &name, "admin:users").await?;
+    let hours = state.config.native_authenticator.link_lifetime_hours;
+    let link = crate::auth::password_links::issue(state.store.as_ref(), &user, hours).await?;
+    let origin = request_origin(&headers);
+    let public = url::Url::parse(&origin).unwrap_or_else(|_| state.config.public_url());
+    tracing::info!(user = %user.name, by = %caller.name(), "password link issued");
+    let expires = Utc::now() + chrono::Duration::hours(i64::try_from(hours).unwrap_or(24));
+    let body = json!({
+        "url": link.url(&public, &state.config.hub.base_url),
+        "pin": link.pin.expose(),
+        "expires_at": iso(expires),
+    });
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}

@@ -1,7 +1,7 @@
 //! Who is calling: the `Caller` extractor turns an API token into an identity with its
 //! expanded scopes. Handlers check a scope against their target before anything else.
 
-use super::{roles, tokens};
+use super::{roles, session, tokens};
 use crate::error::ApiError;
 use crate::store::{Token, TokenOwner};
 use crate::AppState;
@@ -176,7 +176,43 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let forbidden = || ApiError::new(StatusCode::FORBIDDEN, "Missing or invalid credentials.");
-        let raw = token_from(parts).ok_or_else(forbidden)?;
-        Caller::from_token(state, &raw).await?.ok_or_else(forbidden)
+        if let Some(raw) = token_from(parts) {
+            return Caller::from_token(state, &raw).await?.ok_or_else(forbidden);
+        }
+        // A browser of the hub's own pages: its session cookie, with the XSRF token on every
+        // request that changes something (a cookie alone is what a forged request carries).
+        let Some(logged_in) = session::current(state, &parts.headers).await? else {
+            return Err(forbidden());
+        };
+        if !parts.method.is_safe() {
+            let sent = parts
+                .headers
+                .get("x-xsrftoken")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+                .or_else(|| {
+                    let query = parts.uri.query()?;
+                    url::form_urlencoded::parse(query.as_bytes())
+                        .find(|(k, _)| k == "_xsrf")
+                        .map(|(_, v)| v.into_owned())
+                });
+            if sent.as_deref() != Some(logged_in.xsrf.as_str()) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "'_xsrf' argument missing from POST: send the X-XSRFToken header with cookie-authenticated requests",
+                ));
+            }
+        }
+        let user = logged_in.user;
+        let scopes = roles::user_scopes(state.store.as_ref(), &user.name, user.admin).await?;
+        Ok(Caller {
+            identity: Identity::User {
+                name: user.name,
+                admin: user.admin,
+                groups: user.groups,
+            },
+            scopes,
+            token: None,
+        })
     }
 }

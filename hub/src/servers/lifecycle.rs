@@ -15,9 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How long a start or stop request waits before answering "pending" (JupyterHub's
+/// How long an API start or stop request waits before answering "pending" (JupyterHub's
 /// `slow_spawn_timeout` and `slow_stop_timeout`).
-const SLOW_TIMEOUT: Duration = Duration::from_secs(10);
+pub const SLOW_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How a start request ended within [`SLOW_TIMEOUT`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,12 +36,13 @@ pub enum StopOutcome {
 impl Servers {
     /// Start `user`'s server called `server` (`""`: the default one) with `user_options`,
     /// creating its record if needed. Answers once it is ready, or `Pending` if that takes
-    /// longer than a few seconds (the spawn goes on; its progress tells how it ends).
+    /// longer than `wait` (the spawn goes on; its progress tells how it ends).
     pub async fn spawn(
         self: &Arc<Self>,
         user: &User,
         server: &str,
         user_options: Option<Value>,
+        wait: Duration,
     ) -> Result<SpawnOutcome, ServerError> {
         self.check_server_name(user, server)?;
         let key = ServerKey::new(&user.name, server);
@@ -91,7 +92,7 @@ impl Servers {
         let this = self.clone();
         let mut task =
             tokio::spawn(async move { this.run_spawn(key, user_options, pending).await });
-        match tokio::time::timeout(SLOW_TIMEOUT, &mut task).await {
+        match tokio::time::timeout(wait, &mut task).await {
             Err(_) => Ok(SpawnOutcome::Pending),
             Ok(Ok(Ok(()))) => Ok(SpawnOutcome::Ready),
             Ok(Ok(Err(message))) => Err(ServerError::SpawnFailed(message)),
@@ -442,6 +443,18 @@ impl Servers {
             },
         )
         .await?;
+        // The server logs its users in through the hub's OAuth provider, with its token as
+        // the client secret (as JupyterHub does).
+        self.store
+            .put_oauth_client(&crate::store::OAuthClient {
+                identifier: contract::oauth_client_id(&key.user, &key.server),
+                description: format!("Server at {prefix}"),
+                secret_hash: tokens::hash_token(secret.expose()),
+                redirect_uri: format!("{prefix}oauth_callback"),
+                access_scopes: vec![format!("access:servers!server={}/{}", key.user, key.server)],
+                owner: Some(key.user.clone()),
+            })
+            .await?;
         Ok(secret)
     }
 

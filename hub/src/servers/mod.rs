@@ -11,7 +11,7 @@ mod lifecycle;
 pub mod progress;
 mod watch;
 
-pub use lifecycle::{SpawnOutcome, StopOutcome};
+pub use lifecycle::{SpawnOutcome, StopOutcome, SLOW_TIMEOUT};
 pub use progress::{Progress, ProgressEvent};
 
 use crate::api::models::Urls;
@@ -171,6 +171,19 @@ impl Servers {
             .expect("never poisoned: no panics while held")
             .get(&key)
             .cloned()
+    }
+
+    /// The spawner's options form for `user`, if it has one.
+    pub fn options_form(&self, user: &str) -> Option<String> {
+        self.spawner.options_form(user)
+    }
+
+    /// The spawner's reading of a submitted options form.
+    pub fn options_from_form(
+        &self,
+        form: &std::collections::BTreeMap<String, Vec<String>>,
+    ) -> serde_json::Value {
+        self.spawner.options_from_form(form)
     }
 
     fn remember_finished(&self, key: ServerKey, progress: Progress) {

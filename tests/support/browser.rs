@@ -1,0 +1,100 @@
+//! A scripted browser for page flows without a real one: keeps cookies, follows redirects
+//! while recording every hop, and reads form fields from pages. (Real Chromium is used where
+//! scripts and rendering matter.)
+
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A page as the browser ended on it.
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub url: String,
+    pub body: String,
+    /// Every URL visited on the way, the first request included.
+    pub hops: Vec<String>,
+}
+
+impl Page {
+    /// The value of the hidden `name` field in the page's (first) form that has one.
+    pub fn field(&self, name: &str) -> Option<String> {
+        let needle = format!("name=\"{name}\" value=\"");
+        let start = self.body.find(&needle)? + needle.len();
+        let end = self.body[start..].find('"')? + start;
+        Some(self.body[start..end].replace("&amp;", "&"))
+    }
+}
+
+pub struct Browser {
+    client: reqwest::Client,
+    pub cookies: Arc<reqwest::cookie::Jar>,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Browser {
+    pub fn new() -> Browser {
+        let cookies = Arc::new(reqwest::cookie::Jar::default());
+        let client = reqwest::Client::builder()
+            .cookie_provider(cookies.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client builds");
+        Browser { client, cookies }
+    }
+
+    pub async fn get(&self, url: &str) -> Page {
+        self.follow(self.client.get(url), url).await
+    }
+
+    /// Submit a form (`application/x-www-form-urlencoded`) and follow where it leads.
+    pub async fn post_form(&self, url: &str, fields: &[(&str, &str)]) -> Page {
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let req = self
+            .client
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.follow(req, url).await
+    }
+
+    async fn follow(&self, first: reqwest::RequestBuilder, url: &str) -> Page {
+        let mut hops = vec![url.to_owned()];
+        let mut current = url::Url::parse(url).expect("absolute URL");
+        let mut resp = first.send().await.expect("the server answers");
+        for _ in 0..20 {
+            if !resp.status().is_redirection() {
+                break;
+            }
+            let location = resp
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .expect("a redirect has a Location")
+                .to_owned();
+            current = current.join(&location).expect("a valid Location");
+            hops.push(current.to_string());
+            resp = self
+                .client
+                .get(current.as_str())
+                .send()
+                .await
+                .expect("the server answers");
+        }
+        let status = resp.status().as_u16();
+        let body = resp.text().await.unwrap_or_default();
+        Page {
+            status,
+            url: current.to_string(),
+            body,
+            hops,
+        }
+    }
+}
