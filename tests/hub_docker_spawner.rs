@@ -1,7 +1,7 @@
 //! The Docker spawner against the real engine, with the `ferrohub-test-singleuser` image
 //! `scripts/build-test-images.sh` builds: a server in a container reached through the proxy,
-//! images that do not exist or are not allowed, an engine that cannot be reached, and
-//! containers that outlive a hub killed with SIGKILL.
+//! images that do not exist or are not allowed, a command that cannot run, an engine that
+//! cannot be reached, and containers that outlive a hub killed with SIGKILL.
 
 use ferrohub_e2e::{http, poll, TestHub};
 use reqwest::Method;
@@ -253,6 +253,29 @@ async fn an_unknown_image_fails_fast_and_leaves_nothing() {
     assert_eq!(carol["server"], Value::Null, "{carol}");
     assert!(routes(&hub).await.get("/user/carol/").is_none());
     assert!(containers.ids().is_empty());
+}
+
+/// A command the image cannot run fails the start with Docker's reason, and the container
+/// created for it is removed again.
+#[tokio::test]
+async fn a_command_that_cannot_run_leaves_no_container() {
+    let containers = Containers::new("docker-nocmd");
+    let extra = r#"cmd = ["/no/such/program"]"#;
+    let hub = TestHub::start("docker-nocmd", &config(&containers, extra)).await;
+    create_user(&hub, "fay").await;
+    let (status, body) = request_start(&hub, "fay", "", None).await;
+    assert_eq!(status, 500, "{body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("Docker could not start container")
+            && message.contains("/no/such/program"),
+        "{message}"
+    );
+    assert!(
+        containers.ids().is_empty(),
+        "the failed container was removed"
+    );
+    assert!(routes(&hub).await.get("/user/fay/").is_none());
 }
 
 /// The hub starts without a reachable engine; a spawn then says the engine cannot be reached.
