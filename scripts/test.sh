@@ -14,5 +14,7 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo build (the end-to-end tests start these binaries)"
 cargo build --workspace --bins
+echo "== test images (the Docker spawner's end-to-end tests run them)"
+bash scripts/build-test-images.sh
 echo "== cargo test"
 cargo test --workspace --no-fail-fast

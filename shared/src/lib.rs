@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`secret`]: a wrapper that keeps secrets out of logs, and random token generation.
 //! - [`env`]: the names of environment variables read or set across the binaries.
+//! - [`labels`]: the Docker label keys on single-user containers.
 //! - [`routes`]: route specs and the configurable-http-proxy REST wire types.
 //! - [`proxy_client`]: a client for that REST API, used by the hub and the manager.
 //! - [`scopes`]: JupyterHub's scope vocabulary, expansion and access checks.
@@ -12,6 +13,7 @@
 
 pub mod api_error;
 pub mod env;
+pub mod labels;
 pub mod proxy_client;
 pub mod routes;
 pub mod scopes;

@@ -10,7 +10,7 @@ mod load;
 mod validate;
 
 pub use load::{ConfigError, ConfigSource, Overrides};
-pub use validate::{DbUrl, AUTHENTICATORS, SPAWNERS};
+pub use validate::{parse_bytes, DbUrl, AUTHENTICATORS, SPAWNERS};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -38,6 +38,8 @@ pub struct HubConfig {
     pub dummy_authenticator: DummyAuthenticatorConfig,
     #[serde(rename = "LocalProcessSpawner", default)]
     pub local_process_spawner: LocalProcessSpawnerConfig,
+    #[serde(rename = "DockerSpawner", default)]
+    pub docker_spawner: DockerSpawnerConfig,
 }
 
 /// `[JupyterHub]`: the application as a whole.
@@ -61,7 +63,7 @@ pub struct JupyterHubConfig {
     pub cookie_max_age_days: f64,
     /// `native` (accounts in the database), `dummy`; more in later releases.
     pub authenticator_class: String,
-    /// `local` (a local process); more in later releases.
+    /// `local` (a local process) or `docker` (a container per server).
     pub spawner_class: String,
     pub allow_named_servers: bool,
     /// 0 means no limit.
@@ -326,6 +328,66 @@ impl Default for LocalProcessSpawnerConfig {
             kill_timeout: 5,
             home_dir_template: String::new(),
             log_dir: PathBuf::from("server-logs"),
+        }
+    }
+}
+
+/// `[DockerSpawner]`: each server in its own container, with DockerSpawner's keys. Memory
+/// and CPU limits come from `[Spawner] mem_limit` and `cpu_limit`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DockerSpawnerConfig {
+    /// The image servers run. As DockerSpawner, the tag follows the JupyterHub version the
+    /// hub speaks. ferrohub never pulls: the image must already be on the engine.
+    pub image: String,
+    /// Images a user may choose (`user_options.image`, or a form when there are several);
+    /// empty means everyone runs `image` and choosing is refused.
+    pub allowed_images: Vec<String>,
+    /// The container name; `{username}` and `{servername}` are escaped for Docker. A named
+    /// server's name gets `--{servername}` appended when the template lacks it.
+    pub name_template: String,
+    /// The Docker network containers join.
+    pub network_name: String,
+    /// Reach the container at its IP on `network_name` instead of a port published on the
+    /// host (the hub must then be on that network too, e.g. in a container itself).
+    pub use_internal_ip: bool,
+    /// The host address the container's port is published on (when `use_internal_ip` is off).
+    pub host_ip: String,
+    /// The port the server listens on inside the container.
+    pub port: u16,
+    /// Host path or volume name -> path in the container; `{username}` is replaced in both.
+    pub volumes: BTreeMap<String, String>,
+    /// Extra labels on every container (ferrohub's own labels win on a clash).
+    pub extra_labels: BTreeMap<String, String>,
+    /// Remove the container when its server stops. Kept containers are for inspection only:
+    /// the next start replaces them, since the API token baked into them was revoked.
+    pub remove: bool,
+    /// The command to run; empty means the image's own (`[Spawner] args` are appended
+    /// either way). `[Spawner] cmd` is for local processes and is ignored here.
+    pub cmd: Vec<String>,
+    /// Seconds `docker stop` waits after SIGTERM before SIGKILL.
+    pub stop_timeout: u64,
+    /// The engine's address, e.g. `unix:///var/run/docker.sock` or `tcp://host:2375`; empty
+    /// means `DOCKER_HOST`, else the local socket.
+    pub docker_host: String,
+}
+
+impl Default for DockerSpawnerConfig {
+    fn default() -> Self {
+        DockerSpawnerConfig {
+            image: "quay.io/jupyterhub/singleuser:6.1".into(),
+            allowed_images: Vec::new(),
+            name_template: "jupyter-{username}".into(),
+            network_name: "bridge".into(),
+            use_internal_ip: false,
+            host_ip: "127.0.0.1".into(),
+            port: 8888,
+            volumes: BTreeMap::new(),
+            extra_labels: BTreeMap::new(),
+            remove: true,
+            cmd: Vec::new(),
+            stop_timeout: 10,
+            docker_host: String::new(),
         }
     }
 }

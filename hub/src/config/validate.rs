@@ -7,7 +7,7 @@ use url::Url;
 
 /// The authenticators and spawners this build provides.
 pub const AUTHENTICATORS: &[&str] = &["native", "dummy"];
-pub const SPAWNERS: &[&str] = &["local"];
+pub const SPAWNERS: &[&str] = &["local", "docker"];
 
 /// Where the hub keeps its state, from `JupyterHub.db_url`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +83,89 @@ fn normalise_base_url(raw: &str) -> String {
     } else {
         format!("/{trimmed}/")
     }
+}
+
+/// Bytes from a JupyterHub byte specification: a number with an optional `K`, `M`, `G` or
+/// `T` suffix (powers of 1024, as JupyterHub's `ByteSpecification`), e.g. `512M`, `2G`, `1.5G`.
+pub fn parse_bytes(raw: &str) -> Result<u64, String> {
+    let raw = raw.trim();
+    let (number, unit) = match raw.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&raw[..i], c.to_ascii_uppercase()),
+        _ => (raw, 'B'),
+    };
+    let factor: u64 = match unit {
+        'B' => 1,
+        'K' => 1 << 10,
+        'M' => 1 << 20,
+        'G' => 1 << 30,
+        'T' => 1 << 40,
+        _ => return Err(bad_bytes(raw)),
+    };
+    let value: f64 = number.trim().parse().map_err(|_| bad_bytes(raw))?;
+    if !value.is_finite() || value <= 0.0 {
+        return Err(bad_bytes(raw));
+    }
+    // Whole bytes: a fraction of a byte has no meaning to the kernel.
+    Ok((value * factor as f64) as u64)
+}
+
+fn bad_bytes(raw: &str) -> String {
+    format!(
+        "`{raw}` is not a size; write a number with an optional K, M, G or T suffix, e.g. \"2G\""
+    )
+}
+
+/// The `[DockerSpawner]` table, checked only when it is the spawner in use.
+fn validate_docker(config: &HubConfig) -> Result<(), ConfigError> {
+    let docker = &config.docker_spawner;
+    if docker.image.trim().is_empty() {
+        return Err(ConfigError::invalid(
+            "DockerSpawner.image",
+            "needs an image, e.g. \"quay.io/jupyterhub/singleuser:6.1\"",
+        ));
+    }
+    if docker.allowed_images.iter().any(|i| i.trim().is_empty()) {
+        return Err(ConfigError::invalid(
+            "DockerSpawner.allowed_images",
+            "an entry is empty; list image names such as \"quay.io/jupyterhub/singleuser:6.1\"",
+        ));
+    }
+    if !docker.name_template.contains("{username}") {
+        return Err(ConfigError::invalid(
+            "DockerSpawner.name_template",
+            "must contain {username} so each user's container has its own name, e.g. \"jupyter-{username}\"",
+        ));
+    }
+    if docker.port == 0 {
+        return Err(ConfigError::invalid(
+            "DockerSpawner.port",
+            "needs the port the server listens on inside the container, e.g. 8888",
+        ));
+    }
+    if !docker.use_internal_ip && docker.host_ip.parse::<std::net::IpAddr>().is_err() {
+        return Err(ConfigError::invalid(
+            "DockerSpawner.host_ip",
+            format!(
+                "`{}` is not an IP address; write e.g. \"127.0.0.1\"",
+                docker.host_ip
+            ),
+        ));
+    }
+    if let Some((_, target)) = docker.volumes.iter().find(|(_, t)| !t.starts_with('/')) {
+        return Err(ConfigError::invalid(
+            "DockerSpawner.volumes",
+            format!(
+                "`{target}` must be an absolute path in the container, e.g. \"/home/jovyan/work\""
+            ),
+        ));
+    }
+    if docker.stop_timeout == 0 {
+        return Err(ConfigError::invalid(
+            "DockerSpawner.stop_timeout",
+            "must be at least 1 (seconds)",
+        ));
+    }
+    Ok(())
 }
 
 impl HubConfig {
@@ -194,6 +277,17 @@ impl HubConfig {
                 "Spawner.cpu_limit",
                 "CPU limits cannot be negative",
             ));
+        }
+        for (key, value) in [
+            ("Spawner.mem_limit", &self.spawner.mem_limit),
+            ("Spawner.mem_guarantee", &self.spawner.mem_guarantee),
+        ] {
+            if !value.is_empty() {
+                parse_bytes(value).map_err(|m| ConfigError::invalid(key, m))?;
+            }
+        }
+        if self.hub.spawner_class == "docker" {
+            validate_docker(self)?;
         }
         if self.spawner.cmd.is_empty() {
             return Err(ConfigError::invalid(
@@ -308,6 +402,43 @@ mod tests {
             let err = HubConfig::from_toml_str(toml).unwrap_err().to_string();
             assert!(err.contains(key), "{toml}: {err}");
         }
+    }
+
+    #[test]
+    fn byte_sizes_in_jupyterhub_forms() {
+        assert_eq!(parse_bytes("2G"), Ok(2 << 30));
+        assert_eq!(parse_bytes("512m"), Ok(512 << 20));
+        assert_eq!(parse_bytes("1.5K"), Ok(1536));
+        assert_eq!(parse_bytes("1T"), Ok(1 << 40));
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        for bad in ["", "2GB", "G", "-1G", "0", "lots"] {
+            let err = parse_bytes(bad).unwrap_err();
+            assert!(err.contains("K, M, G or T"), "{bad}: {err}");
+        }
+        let err = HubConfig::from_toml_str("[Spawner]\nmem_limit = \"2 gigs\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("Spawner.mem_limit"), "{err}");
+    }
+
+    #[test]
+    fn docker_table_is_checked_when_docker_spawns() {
+        let docker = "[JupyterHub]\nspawner_class = \"docker\"\n[DockerSpawner]\n";
+        HubConfig::from_toml_str(docker).expect("the defaults are valid");
+        for (extra, key) in [
+            ("image = \"\"", "DockerSpawner.image"),
+            ("name_template = \"jupyter\"", "DockerSpawner.name_template"),
+            ("host_ip = \"localhost\"", "DockerSpawner.host_ip"),
+            ("volumes = { data = \"work\" }", "DockerSpawner.volumes"),
+            ("port = 0", "DockerSpawner.port"),
+        ] {
+            let err = HubConfig::from_toml_str(&format!("{docker}{extra}"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{extra}: {err}");
+        }
+        // The table is not held against a hub that spawns local processes.
+        HubConfig::from_toml_str("[DockerSpawner]\nimage = \"\"").unwrap();
     }
 
     #[test]

@@ -27,6 +27,11 @@ impl Servers {
         tracing::warn!("{key} {reason}; removing its route");
         let prefix = self.urls.server(&key.user, &key.server);
         self.remove_route(key, &prefix).await;
+        // As JupyterHub's `User.stop`, the spawner still cleans up after a server that ended
+        // on its own (an exited container is removed, leftover kernels are killed).
+        if let Err(e) = self.spawner.stop(&record.state).await {
+            tracing::warn!("{key}: cleaning up after the ended server failed: {e}");
+        }
         let mut record = record.clone();
         self.forget_attempt(key, &mut record).await;
         let progress = Progress::default();

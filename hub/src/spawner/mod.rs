@@ -5,8 +5,10 @@
 //! lifecycle persists with the server. That is what lets a restarted hub poll and stop the
 //! servers an earlier hub started.
 
+mod docker;
 mod local;
 
+pub use docker::DockerSpawner;
 pub use local::LocalProcessSpawner;
 
 use crate::config::HubConfig;
@@ -130,6 +132,10 @@ pub trait Spawner: Send + Sync {
 
 /// The spawner `[JupyterHub] spawner_class` names (validated at load).
 pub fn from_config(config: &HubConfig) -> Arc<dyn Spawner> {
-    // `local` is the only one so far; validation refused any other name.
-    Arc::new(LocalProcessSpawner::new(config))
+    match config.hub.spawner_class.as_str() {
+        // Connects to the engine lazily: the hub starts even while Docker is down.
+        "docker" => Arc::new(DockerSpawner::new(config)),
+        // Validation refused any name not in `SPAWNERS`.
+        _ => Arc::new(LocalProcessSpawner::new(config)),
+    }
 }

@@ -1,0 +1,437 @@
+//! `docker`: each server runs in its own container on a Docker engine (as JupyterHub's
+//! DockerSpawner), labelled so it can be found again, reached through a published port or
+//! its IP on a Docker network.
+
+use super::{Exited, SpawnError, SpawnRequest, Spawner, Started};
+use crate::config::{parse_bytes, DockerSpawnerConfig, HubConfig, SpawnerConfig};
+use bollard::models::{ContainerCreateBody, ContainerInspectResponse, HostConfig, PortBinding};
+use bollard::query_parameters::{
+    CreateContainerOptions, LogsOptions, RemoveContainerOptions, StopContainerOptions,
+};
+use bollard::Docker;
+use ferrohub_shared::labels;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+mod engine;
+mod naming;
+
+use engine::{bounded, connect, Call, CALL_TIMEOUT};
+use naming::{container_name, html_escape};
+
+/// What is saved with a container server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ContainerState {
+    container_id: String,
+    container_name: String,
+    image: String,
+}
+
+pub struct DockerSpawner {
+    spawner: SpawnerConfig,
+    docker: DockerSpawnerConfig,
+    /// Connected on first use, so a hub whose engine is down still starts (and says why
+    /// when a spawn is attempted); a failed connection is retried at the next call.
+    client: OnceCell<Docker>,
+}
+
+impl DockerSpawner {
+    pub fn new(config: &HubConfig) -> Self {
+        let connect = config.hub_connect_url();
+        if matches!(
+            connect.host_str(),
+            Some("127.0.0.1" | "localhost" | "[::1]")
+        ) {
+            tracing::warn!(
+                "servers in containers will call the hub at {connect}, a loopback address they \
+                 cannot reach; set JupyterHub.hub_connect_url to an address containers reach"
+            );
+        }
+        DockerSpawner {
+            spawner: config.spawner.clone(),
+            docker: config.docker_spawner.clone(),
+            client: OnceCell::new(),
+        }
+    }
+
+    /// The engine, connected and with its API version negotiated (older engines refuse
+    /// requests made with a newer version than theirs).
+    async fn client(&self) -> Result<&Docker, SpawnError> {
+        self.client
+            .get_or_try_init(|| connect(&self.docker.docker_host))
+            .await
+    }
+
+    fn state(value: &Value) -> Result<ContainerState, SpawnError> {
+        serde_json::from_value(value.clone()).map_err(|e| SpawnError::BadState(e.to_string()))
+    }
+
+    /// The image to run: the user's choice when `allowed_images` permits it, else `image`.
+    fn choose_image(&self, user_options: &Value) -> Result<String, SpawnError> {
+        let allowed = &self.docker.allowed_images;
+        match user_options.get("image") {
+            None | Some(Value::Null) => Ok(self.docker.image.clone()),
+            Some(Value::String(chosen)) if allowed.contains(chosen) => Ok(chosen.clone()),
+            Some(Value::String(chosen)) if allowed.is_empty() => Err(SpawnError::Launch(format!(
+                "choosing an image is not allowed here (asked for `{chosen}`; \
+                 DockerSpawner.allowed_images is empty)"
+            ))),
+            Some(Value::String(chosen)) => Err(SpawnError::Launch(format!(
+                "image `{chosen}` is not one of the allowed images: {}",
+                allowed.join(", ")
+            ))),
+            Some(other) => Err(SpawnError::Launch(format!(
+                "user_options.image must be an image name, not {other}"
+            ))),
+        }
+    }
+
+    /// The server's environment: JupyterHub's contract, listening on every interface of the
+    /// container. The hub's `env_keep` variables stay out (DockerSpawner keeps none): a host
+    /// `PATH` would hide the image's own; `[Spawner] environment` still applies.
+    fn environment(&self, req: &SpawnRequest, image: &str) -> Vec<String> {
+        let mut env = req.env_for("0.0.0.0", self.docker.port);
+        for key in &self.spawner.env_keep {
+            if !self.spawner.environment.contains_key(key) && !key.starts_with("JUPYTERHUB_") {
+                env.remove(key);
+            }
+        }
+        env.insert("JUPYTER_IMAGE_SPEC".into(), image.to_owned());
+        env.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
+    }
+
+    fn container_body(
+        &self,
+        req: &SpawnRequest,
+        image: &str,
+        image_cmd: Option<Vec<String>>,
+    ) -> Result<ContainerCreateBody, SpawnError> {
+        let port_key = format!("{}/tcp", self.docker.port);
+        let mut labels: HashMap<String, String> =
+            self.docker.extra_labels.clone().into_iter().collect();
+        labels.insert(labels::SERVICE.into(), labels::SERVICE_SINGLEUSER.into());
+        labels.insert(labels::USER.into(), req.user.clone());
+        labels.insert(labels::SERVER.into(), req.server_name.clone());
+        // DockerSpawner's rule: the configured command, else the image's, then the args.
+        let base = if self.docker.cmd.is_empty() {
+            image_cmd.unwrap_or_default()
+        } else {
+            self.docker.cmd.clone()
+        };
+        let cmd = (!self.docker.cmd.is_empty() || !self.spawner.args.is_empty())
+            .then(|| [base, self.spawner.args.clone()].concat());
+        let binds: Vec<String> = self
+            .docker
+            .volumes
+            .iter()
+            .map(|(source, target)| {
+                let fill = |s: &str| s.replace("{username}", &req.user);
+                format!("{}:{}", fill(source), fill(target))
+            })
+            .collect();
+        let memory = match self.spawner.mem_limit.as_str() {
+            "" => None,
+            limit => Some(
+                parse_bytes(limit)
+                    .ok()
+                    .and_then(|b| i64::try_from(b).ok())
+                    .ok_or_else(|| {
+                        SpawnError::Launch(format!("Spawner.mem_limit `{limit}` is not a size"))
+                    })?,
+            ),
+        };
+        let nano_cpus =
+            (self.spawner.cpu_limit > 0.0).then(|| (self.spawner.cpu_limit * 1e9).round() as i64);
+        let port_bindings = (!self.docker.use_internal_ip).then(|| {
+            // An empty host port asks Docker for a free one.
+            let binding = PortBinding {
+                host_ip: Some(self.docker.host_ip.clone()),
+                host_port: Some(String::new()),
+            };
+            HashMap::from([(port_key.clone(), Some(vec![binding]))])
+        });
+        Ok(ContainerCreateBody {
+            image: Some(image.to_owned()),
+            env: Some(self.environment(req, image)),
+            cmd,
+            labels: Some(labels),
+            exposed_ports: Some(vec![port_key]),
+            host_config: Some(HostConfig {
+                binds: (!binds.is_empty()).then_some(binds),
+                memory,
+                nano_cpus,
+                network_mode: Some(self.docker.network_name.clone()),
+                port_bindings,
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    }
+
+    /// Where the hub reaches the started container: the published port on `host_ip`, or the
+    /// container's own address on `network_name`.
+    fn address(&self, info: &ContainerInspectResponse) -> Result<String, String> {
+        let network = info.network_settings.as_ref();
+        if self.docker.use_internal_ip {
+            let ip = network
+                .and_then(|n| n.networks.as_ref())
+                .and_then(|n| n.get(&self.docker.network_name))
+                .and_then(|e| e.ip_address.clone())
+                .filter(|ip| !ip.is_empty())
+                .ok_or_else(|| {
+                    format!(
+                        "the container has no address on network `{}` (DockerSpawner.network_name)",
+                        self.docker.network_name
+                    )
+                })?;
+            return Ok(format!("http://{ip}:{}", self.docker.port));
+        }
+        let port_key = format!("{}/tcp", self.docker.port);
+        let binding = network
+            .and_then(|n| n.ports.as_ref())
+            .and_then(|p| p.get(&port_key).cloned().flatten())
+            .and_then(|b| b.into_iter().next())
+            .ok_or_else(|| format!("Docker published no host port for {port_key}"))?;
+        let port = binding.host_port.unwrap_or_default();
+        let ip = match binding.host_ip.as_deref() {
+            // Published on every interface: loopback reaches it from the hub's machine.
+            None | Some("" | "0.0.0.0") => "127.0.0.1".to_owned(),
+            Some("::") => "[::1]".to_owned(),
+            Some(ip) if ip.contains(':') => format!("[{ip}]"),
+            Some(ip) => ip.to_owned(),
+        };
+        Ok(format!("http://{ip}:{port}"))
+    }
+
+    /// Remove a container whatever its state; one already gone is fine.
+    async fn remove(&self, docker: &Docker, id: &str) -> Result<(), SpawnError> {
+        let options = RemoveContainerOptions {
+            force: true,
+            v: true,
+            ..Default::default()
+        };
+        match bounded(CALL_TIMEOUT, docker.remove_container(id, Some(options))).await {
+            Ok(()) | Err(Call::Docker(404 | 409, _)) => Ok(()),
+            Err(e) => Err(e.launch(&format!("remove container {id}"))),
+        }
+    }
+
+    /// Create and start the container; anything created is removed again on failure.
+    async fn create_and_start(
+        &self,
+        docker: &Docker,
+        name: &str,
+        body: ContainerCreateBody,
+    ) -> Result<(String, String), SpawnError> {
+        let options = CreateContainerOptions {
+            name: Some(name.to_owned()),
+            ..Default::default()
+        };
+        let created = bounded(CALL_TIMEOUT, docker.create_container(Some(options), body))
+            .await
+            .map_err(|e| e.launch(&format!("create container {name}")))?;
+        let id = created.id;
+        let started = async {
+            bounded(CALL_TIMEOUT, docker.start_container(&id, None))
+                .await
+                .map_err(|e| e.launch(&format!("start container {name}")))?;
+            let info = bounded(CALL_TIMEOUT, docker.inspect_container(&id, None))
+                .await
+                .map_err(|e| e.launch(&format!("inspect container {name}")))?;
+            self.address(&info).map_err(SpawnError::Launch)
+        }
+        .await;
+        match started {
+            Ok(url) => Ok((id, url)),
+            Err(e) => {
+                if let Err(cleanup) = self.remove(docker, &id).await {
+                    tracing::error!("could not remove the failed container {name}: {cleanup}");
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Spawner for DockerSpawner {
+    async fn start(&self, req: &SpawnRequest) -> Result<Started, SpawnError> {
+        let image = self.choose_image(&req.user_options)?;
+        let docker = self.client().await?;
+        // No pulling (DockerSpawner's pull_policy = "never"): fail fast and say what to do.
+        let image_info = match bounded(CALL_TIMEOUT, docker.inspect_image(&image)).await {
+            Ok(info) => info,
+            Err(Call::Docker(404, _)) => {
+                return Err(SpawnError::Launch(format!(
+                    "image {image} is not available on this Docker engine; build or load it first"
+                )))
+            }
+            Err(e) => return Err(e.launch(&format!("inspect image {image}"))),
+        };
+        let name = container_name(&self.docker.name_template, req, &image);
+        // A container left under this name (a crash, or `remove = false`) cannot be reused:
+        // its API token was revoked when its server stopped.
+        match bounded(CALL_TIMEOUT, docker.inspect_container(&name, None)).await {
+            Ok(old) => {
+                tracing::warn!(
+                    "replacing the leftover container {name} for {}",
+                    req.display_name()
+                );
+                self.remove(docker, old.id.as_deref().unwrap_or(&name))
+                    .await?;
+            }
+            Err(Call::Docker(404, _)) => {}
+            Err(e) => return Err(e.launch(&format!("look for container {name}"))),
+        }
+        let body = self.container_body(req, &image, image_info.config.and_then(|c| c.cmd))?;
+        let (container_id, url) = self.create_and_start(docker, &name, body).await?;
+        tracing::info!(
+            container = %&container_id[..12.min(container_id.len())],
+            %url,
+            "started container {name} from {image} for {}",
+            req.display_name()
+        );
+        let state = ContainerState {
+            container_id,
+            container_name: name,
+            image,
+        };
+        Ok(Started {
+            url,
+            state: serde_json::to_value(state).expect("plain struct serialises"),
+        })
+    }
+
+    async fn poll(&self, state: &Value) -> Result<Option<Exited>, SpawnError> {
+        let state = Self::state(state)?;
+        let docker = match self.client().await {
+            Ok(docker) => docker,
+            Err(e) => {
+                // Not knowing is not the same as gone: keep the server until the engine answers.
+                tracing::warn!("cannot poll container {}: {e}", state.container_name);
+                return Ok(None);
+            }
+        };
+        let info = match bounded(
+            CALL_TIMEOUT,
+            docker.inspect_container(&state.container_id, None),
+        )
+        .await
+        {
+            Ok(info) => info,
+            Err(Call::Docker(404, _)) => {
+                return Ok(Some(Exited {
+                    code: None,
+                    reason: format!(
+                        "is gone (container {} no longer exists)",
+                        state.container_name
+                    ),
+                }))
+            }
+            Err(e) => {
+                tracing::warn!("cannot poll container {}: {e}", state.container_name);
+                return Ok(None);
+            }
+        };
+        let container = info.state.unwrap_or_default();
+        if container.running == Some(true) {
+            return Ok(None);
+        }
+        let code = container.exit_code.and_then(|c| i32::try_from(c).ok());
+        let mut reason = match code {
+            Some(code) => format!("exited with status {code}"),
+            None => "is no longer running".to_owned(),
+        };
+        if container.oom_killed == Some(true) {
+            reason.push_str(" (OOMKilled: it used more than Spawner.mem_limit)");
+        }
+        if let Some(error) = container.error.filter(|e| !e.is_empty()) {
+            reason.push_str(&format!(" ({error})"));
+        }
+        Ok(Some(Exited { code, reason }))
+    }
+
+    async fn stop(&self, state: &Value) -> Result<(), SpawnError> {
+        let state = Self::state(state)?;
+        let docker = self.client().await?;
+        let id = &state.container_id;
+        let timeout = self.docker.stop_timeout;
+        let options = StopContainerOptions {
+            t: Some(i32::try_from(timeout).unwrap_or(i32::MAX)),
+            ..Default::default()
+        };
+        let limit = Duration::from_secs(timeout) + CALL_TIMEOUT;
+        match bounded(limit, docker.stop_container(id, Some(options))).await {
+            // 304: already stopped; 404: already gone.
+            Ok(()) | Err(Call::Docker(304 | 404, _)) => {}
+            Err(e) => return Err(e.launch(&format!("stop container {}", state.container_name))),
+        }
+        if self.docker.remove {
+            self.remove(docker, id).await?;
+        }
+        tracing::info!("stopped container {}", state.container_name);
+        Ok(())
+    }
+
+    async fn recent_output(&self, state: &Value) -> Option<String> {
+        let state = Self::state(state).ok()?;
+        let docker = self.client().await.ok()?;
+        let options = LogsOptions {
+            stdout: true,
+            stderr: true,
+            tail: "20".into(),
+            ..Default::default()
+        };
+        let lines = docker
+            .logs(&state.container_id, Some(options))
+            .take_while(|chunk| std::future::ready(chunk.is_ok()))
+            .filter_map(|chunk| std::future::ready(chunk.ok().map(|c| c.to_string())))
+            .collect::<Vec<_>>();
+        let text: String = tokio::time::timeout(Duration::from_secs(10), lines)
+            .await
+            .ok()?
+            .concat();
+        let text = text.trim_end();
+        (!text.is_empty()).then(|| text.to_owned())
+    }
+
+    fn options_form(&self, _user: &str) -> Option<String> {
+        // As DockerSpawner: a form only when there is a choice to make.
+        if self.docker.allowed_images.len() < 2 {
+            return None;
+        }
+        let options: String = self
+            .docker
+            .allowed_images
+            .iter()
+            .map(|image| {
+                let selected = if *image == self.docker.image {
+                    " selected"
+                } else {
+                    ""
+                };
+                let image = html_escape(image);
+                format!("<option value=\"{image}\"{selected}>{image}</option>\n")
+            })
+            .collect();
+        Some(format!(
+            "<label for=\"image\">Select an image:</label>\n\
+             <select class=\"form-control\" id=\"image\" name=\"image\" required autofocus>\n\
+             {options}</select>\n"
+        ))
+    }
+
+    fn options_from_form(&self, form: &BTreeMap<String, Vec<String>>) -> Value {
+        match form.get("image").and_then(|v| v.first()) {
+            Some(image) => serde_json::json!({ "image": image }),
+            None => serde_json::json!({}),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
