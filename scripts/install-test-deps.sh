@@ -40,16 +40,5 @@ fi
 as_root su postgres -c "psql -qtc \"SELECT 1 FROM pg_roles WHERE rolname = 'ferrohub'\" | grep -q 1 \
     || psql -qc \"CREATE ROLE ferrohub LOGIN SUPERUSER PASSWORD 'ferrohub'\""
 
-# JupyterHub's own Python parts for the compatibility tests: the idle culler, HubAuth, and a
-# real single-user server (jupyter_server with a Python kernel) to spawn. Pinned so a new
-# release cannot change the tests' outcome unnoticed.
-cd "$(dirname "$0")/.."
-VENV=.venv
-PY_PACKAGES=(jupyterhub==6.1.1 jupyterhub-idle-culler==2.0.0 jupyter_server==2.21.1 ipykernel==7.4.0)
-if [ ! -x "$VENV/bin/python" ]; then
-    echo "== creating the test venv in $VENV"
-    python3 -m venv "$VENV"
-fi
-# pip answers at once when the pinned versions are already there.
-echo "== ensuring ${PY_PACKAGES[*]} in $VENV"
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
+# JupyterHub's own Python parts for the compatibility tests (see python-env.sh).
+bash "$(dirname "$0")/python-env.sh"
