@@ -299,3 +299,69 @@ async fn servers_survive_a_hub_killed_with_sigkill() {
     );
     assert!(routes(&hub).await.get("/user/user1/").is_none());
 }
+
+/// `jupyterhub-idle-culler` (from PyPI) stops a server idle past its timeout through the
+/// servers API, as against JupyterHub, and leaves a server that reports activity running.
+#[tokio::test]
+async fn the_idle_culler_stops_idle_servers() {
+    const CULLER_TOKEN: &str = "culler-token-9d8c7b6a5f4e3d2c";
+    let config = format!(
+        r#"{}
+[[JupyterHub.services]]
+name = "idle-culler"
+api_token = "{CULLER_TOKEN}"
+
+[[JupyterHub.load_roles]]
+name = "idle-culler"
+scopes = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
+services = ["idle-culler"]
+"#,
+        tiny_config()
+    );
+    let hub = TestHub::start("spawn-culler", &config).await;
+    for name in ["idle", "busy"] {
+        create_user(&hub, name).await;
+    }
+    let idle_pid = start_and_wait(&hub, "idle").await;
+    let busy_pid = start_and_wait(&hub, "busy").await;
+    let culler = ferrohub_e2e::Running::start(
+        &venv_bin("jupyterhub-idle-culler"),
+        &[
+            &format!("--url={}", hub.api_url()),
+            "--timeout=3",
+            "--cull-every=1",
+        ],
+        hub.dir.path(),
+        &[("JUPYTERHUB_API_TOKEN", CULLER_TOKEN)],
+    );
+    // The busy server reports activity, as jupyterhub-singleuser does, until the idle one is
+    // gone.
+    poll(
+        Duration::from_secs(60),
+        "the culler to stop the idle server",
+        || async {
+            let now = chrono::Utc::now().to_rfc3339();
+            let body = json!({"servers": {"": {"last_activity": now}}, "last_activity": now});
+            let (status, answer) = hub
+                .api(
+                    Method::POST,
+                    "/users/busy/activity",
+                    ADMIN_TOKEN,
+                    Some(body),
+                )
+                .await;
+            assert_eq!(status, 200, "{answer}");
+            (user(&hub, "idle").await["server"] == Value::Null).then_some(())
+        },
+    )
+    .await;
+    assert!(!pid_alive(idle_pid), "the idle server's process is gone");
+    assert!(pid_alive(busy_pid), "the busy server is left alone");
+    assert_eq!(
+        user(&hub, "busy").await["servers"][""]["ready"],
+        json!(true)
+    );
+    let out = culler.output();
+    assert!(out.contains("Culling server idle"), "{out}");
+    assert!(!out.contains("Traceback"), "{out}");
+}
