@@ -5,6 +5,16 @@ use ferrohub_e2e::{venv_bin, TestHub};
 use std::path::PathBuf;
 
 const ADMIN_TOKEN: &str = "openapi-admin-token-5e4d3c2b1a";
+/// A minimal single-user server for the servers endpoints.
+const TINY_SERVER: &str = r#"
+import http.server, os, urllib.parse
+url = urllib.parse.urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.end_headers(); self.wfile.write(b"ok")
+    def log_message(self, *a): pass
+http.server.HTTPServer((url.hostname, url.port), H).serve_forever()
+"#;
 
 /// JupyterHub's OpenAPI document: `FERROHUB_OPENAPI_SPEC`, else the copy in the reference
 /// material beside the project (`../shared/reference/jupyterhub-rest-api.yml`).
@@ -26,7 +36,19 @@ fn spec() -> PathBuf {
 #[tokio::test]
 async fn responses_match_jupyterhubs_openapi_document() {
     let config = format!(
-        "[JupyterHub]\nauthenticator_class = \"dummy\"\n\n[[JupyterHub.services]]\nname = \"admin-bot\"\napi_token = \"{ADMIN_TOKEN}\"\nadmin = true\n"
+        r#"
+[JupyterHub]
+authenticator_class = "dummy"
+allow_named_servers = true
+
+[[JupyterHub.services]]
+name = "admin-bot"
+api_token = "{ADMIN_TOKEN}"
+admin = true
+
+[Spawner]
+cmd = ["python3", "-c", '''{TINY_SERVER}''']
+"#
     );
     let hub = TestHub::start("openapi", &config).await;
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("openapi/validate.py");
@@ -44,7 +66,10 @@ async fn responses_match_jupyterhubs_openapi_document() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("0 failed") && stdout.matches("\nok ").count() >= 20,
+        stdout.contains("0 failed")
+            && stdout.matches("\nok ").count() >= 30
+            && stdout.contains("ok   POST /users/oa-alice/server -> 201")
+            && stdout.contains("ok   DELETE /users/oa-alice/servers/lab -> 204"),
         "{stdout}"
     );
 }

@@ -124,6 +124,17 @@ check("get", "/services", "/services", 200, schema_override={
     "type": "object",
     "additionalProperties": resolve({"$ref": "#/components/schemas/Service"}),
 })
+# Servers (the hub spawns a tiny real server for these).
+check("put", "/users/{name}/servers/{server_name}", "/users/oa-alice/servers/lab", 201,
+      body={"user_options": {"size": "s"}})
+check("get", "/users/{name}/servers/{server_name}", "/users/oa-alice/servers/lab", 200)
+check("post", "/users/{name}/server", "/users/oa-alice/server", 201)
+check("get", "/users/{name}", "/users/oa-alice", 200)
+check("get", "/users", "/users?state=ready", 200)
+check("post", "/users/{name}/servers/{server_name}", "/users/oa-alice/servers/lab", 201)
+check("delete", "/users/{name}/servers/{server_name}", "/users/oa-alice/servers/lab", 204,
+      body={"remove": True})
+check("delete", "/users/{name}/server", "/users/oa-alice/server", 204)
 check("delete", "/users/{name}", "/users/oa-bob", 204)
 
 print(f"{failures} failed")
