@@ -7,7 +7,11 @@ use url::Url;
 
 /// The authenticators and spawners this build provides.
 pub const AUTHENTICATORS: &[&str] = &["native", "dummy"];
+#[cfg(not(feature = "test-util"))]
 pub const SPAWNERS: &[&str] = &["local", "docker"];
+/// With `test-util`, also `instant` (servers ready at once, for benchmarks of the hub itself).
+#[cfg(feature = "test-util")]
+pub const SPAWNERS: &[&str] = &["local", "docker", "instant"];
 
 /// Where the hub keeps its state, from `JupyterHub.db_url`.
 #[derive(Debug, Clone, PartialEq, Eq)]

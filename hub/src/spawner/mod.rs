@@ -6,6 +6,8 @@
 //! servers an earlier hub started.
 
 mod docker;
+#[cfg(feature = "test-util")]
+mod instant;
 mod local;
 
 pub use docker::DockerSpawner;
@@ -135,6 +137,8 @@ pub fn from_config(config: &HubConfig) -> Arc<dyn Spawner> {
     match config.hub.spawner_class.as_str() {
         // Connects to the engine lazily: the hub starts even while Docker is down.
         "docker" => Arc::new(DockerSpawner::new(config)),
+        #[cfg(feature = "test-util")]
+        "instant" => Arc::new(instant::InstantSpawner::default()),
         // Validation refused any name not in `SPAWNERS`.
         _ => Arc::new(LocalProcessSpawner::new(config)),
     }

@@ -24,6 +24,7 @@ pub async fn run_all(store: &dyn Store) {
     roles_and_services(store).await;
     tokens(store).await;
     passwords_sessions_and_oauth(store).await;
+    shares(store).await;
 }
 
 /// Data written by [`run_all`] is still there after reopening the database.
@@ -557,4 +558,121 @@ async fn passwords_sessions_and_oauth(store: &dyn Store) {
             .is_none(),
         "revoked with it"
     );
+}
+
+async fn shares(store: &dyn Store) {
+    store
+        .create_users(&[user("owen", false), user("sam", false), user("gia", false)])
+        .await
+        .unwrap();
+    store
+        .create_groups(&[("viewers".into(), vec!["gia".into()])])
+        .await
+        .unwrap();
+    let server = Server {
+        name: String::new(),
+        url: Some("http://127.0.0.1:1/".into()),
+        started: None,
+        last_activity: None,
+        state: json!({}),
+        user_options: json!({}),
+    };
+    store.save_server("owen", &server).await.unwrap();
+    let access = "access:servers!server=owen/".to_owned();
+    let read = "read:servers!server=owen/".to_owned();
+    let sam = ShareWith::User("sam".into());
+    let share = store
+        .grant_share("owen", "", &sam, &[access.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            share.owner.as_str(),
+            share.server_running,
+            share.scopes.clone()
+        ),
+        ("owen", true, vec![access.clone()])
+    );
+    let share = store
+        .grant_share("owen", "", &sam, &[read.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        share.scopes,
+        [access.clone(), read.clone()],
+        "grants add up"
+    );
+    store
+        .grant_share(
+            "owen",
+            "",
+            &ShareWith::Group("viewers".into()),
+            &[access.clone()],
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .grant_share("owen", "nope", &sam, &[access.clone()])
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .grant_share(
+                "owen",
+                "",
+                &ShareWith::User("ghost".into()),
+                &[access.clone()]
+            )
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        store
+            .list_shares(&ShareFilter::Owner("owen".into()))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        store
+            .list_shares(&ShareFilter::User("sam".into()))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .list_shares(&ShareFilter::Group("viewers".into()))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store.user_share_scopes("gia").await.unwrap(),
+        [access.clone()],
+        "through the group"
+    );
+    let left = store
+        .revoke_share("owen", "", &sam, Some(&[read.clone()]))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(left.scopes, [access.clone()]);
+    assert!(store
+        .revoke_share("owen", "", &sam, None)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.user_share_scopes("sam").await.unwrap().is_empty());
+    store.delete_server_shares("owen", "").await.unwrap();
+    assert!(store
+        .list_shares(&ShareFilter::Server("owen".into(), String::new()))
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -189,6 +189,34 @@ pub trait SessionStore: Send + Sync {
     async fn end_session(&self, hashed: &str) -> Result<(), StoreError>;
 }
 
+/// Shares: scopes on one server granted to a user or a group.
+#[async_trait::async_trait]
+pub trait ShareStore: Send + Sync {
+    /// Grant `scopes` (added to any already granted); `NotFound` for an unknown server,
+    /// user or group.
+    async fn grant_share(
+        &self,
+        owner: &str,
+        server: &str,
+        with: &ShareWith,
+        scopes: &[String],
+    ) -> Result<Share, StoreError>;
+    /// Revoke `scopes` (all with `None`); the share left, if any scope remains.
+    async fn revoke_share(
+        &self,
+        owner: &str,
+        server: &str,
+        with: &ShareWith,
+        scopes: Option<&[String]>,
+    ) -> Result<Option<Share>, StoreError>;
+    /// Revoke every share of a server; `NotFound` for an unknown server.
+    async fn delete_server_shares(&self, owner: &str, server: &str) -> Result<(), StoreError>;
+    /// Shares matching `filter`, oldest first.
+    async fn list_shares(&self, filter: &ShareFilter) -> Result<Vec<Share>, StoreError>;
+    /// The scopes shared with the user, directly or through its groups.
+    async fn user_share_scopes(&self, user: &str) -> Result<Vec<String>, StoreError>;
+}
+
 /// The OAuth provider's clients and authorization codes.
 #[async_trait::async_trait]
 pub trait OAuthStore: Send + Sync {
@@ -211,6 +239,7 @@ pub trait Store:
     + LinkStore
     + SessionStore
     + OAuthStore
+    + ShareStore
     + 'static
 {
 }
@@ -224,6 +253,7 @@ impl<T> Store for T where
         + LinkStore
         + SessionStore
         + OAuthStore
+        + ShareStore
         + 'static
 {
 }

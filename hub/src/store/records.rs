@@ -208,3 +208,35 @@ pub struct OAuthCode {
     pub code_challenge_method: Option<String>,
     pub expires_at: DateTime<Utc>,
 }
+
+/// Who a share is with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShareWith {
+    User(String),
+    Group(String),
+}
+
+/// Scopes on one server granted to a user or a group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Share {
+    pub owner: String,
+    pub server: String,
+    /// Whether the shared server is running now.
+    pub server_running: bool,
+    pub with: ShareWith,
+    pub scopes: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Which shares a listing returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShareFilter {
+    /// Shares of any of the owner's servers.
+    Owner(String),
+    /// Shares of one server (owner, server name).
+    Server(String, String),
+    /// Shares granted to this user directly.
+    User(String),
+    /// Shares granted to this group.
+    Group(String),
+}

@@ -8,6 +8,7 @@ pub(crate) mod links;
 pub(crate) mod roles;
 pub(crate) mod services;
 pub(crate) mod sessions;
+pub(crate) mod shares;
 pub(crate) mod tokens;
 pub(crate) mod users;
 
@@ -20,7 +21,7 @@ use serde::Deserialize;
 /// gets a submodule with its own imports and the backend's types under common names.
 macro_rules! impl_sql_store {
     ($store:ty, $db:ty) => {
-        crate::store::sql::impl_sql_store!(@resources $store, $db, users, groups, roles, services, tokens, links, sessions);
+        crate::store::sql::impl_sql_store!(@resources $store, $db, users, groups, roles, services, tokens, links, sessions, shares);
     };
     (@resources $store:ty, $db:ty, $($resource:ident),*) => {
         $(
