@@ -6,6 +6,7 @@ use crate::routes::activity::parse_iso;
 use crate::routes::path::percent_decode;
 use crate::routes::Target;
 use crate::state::{AppState, Metrics};
+use crate::tcp_bridge;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode, Uri};
@@ -182,6 +183,16 @@ async fn create(
             ))
         }
     };
+    match tcp_bridge::requested(&data) {
+        Err(m) => return Err(ApiError::BadRequest(m)),
+        Ok(true) if target.is_https() => {
+            return Err(ApiError::BadRequest(format!(
+                "a '{}' route needs an http:// or ws:// target naming the TCP host and port",
+                tcp_bridge::DATA_KEY
+            )))
+        }
+        Ok(_) => {}
+    }
     // CHP stamps `last_activity` itself when a route is added, whatever the body said.
     data.remove("last_activity");
     if state.config.host_routing {

@@ -4,7 +4,7 @@
 use crate::error_page::{self, Kind};
 use crate::routes::{path, Route};
 use crate::state::{AppState, Body, BoxError, Metrics};
-use crate::websocket;
+use crate::{tcp_bridge, websocket};
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri, Version};
@@ -61,6 +61,9 @@ async fn proxy(state: &AppState, remote: SocketAddr, mut req: Request<Incoming>)
     if route.target.is_https() {
         tracing::error!(route = %route.spec, "https targets are not supported yet");
         return error_page::respond(state, StatusCode::BAD_GATEWAY, kind, &url).await;
+    }
+    if tcp_bridge::is_bridged(&route) {
+        return tcp_bridge::handle(state, route, req).await;
     }
     let Some(uri) = outgoing_uri(state, &route, &normalized, req.uri().query()) else {
         return error_page::plain(StatusCode::BAD_REQUEST);

@@ -8,11 +8,13 @@
 //! - [`persist`]: `--routes-file`, written atomically on every change.
 //! - [`api`]: CHP's REST API on the API port (and `/metrics` on the metrics port).
 //! - [`server`]: the public port's connections; [`forward`]: HTTP forwarding;
-//!   [`websocket`]: upgrades; [`error_page`]: what failed requests get.
+//!   [`websocket`]: upgrades; [`tcp_bridge`]: websockets bridged to raw TCP (VNC) for routes
+//!   with `"ws_bridge": "tcp"`; [`error_page`]: what failed requests get.
 //! - [`state`]: what all of them share.
 //!
 //! A request flows: `server` → `forward` (normalise, look up, rewrite, send through the pool)
-//! → `websocket` when the upstream switches protocols → activity on the route.
+//! → `websocket` when the upstream switches protocols (or `tcp_bridge` on a bridged route)
+//! → activity on the route.
 
 pub mod api;
 pub mod cli;
@@ -23,6 +25,7 @@ pub mod persist;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod tcp_bridge;
 pub mod websocket;
 
 pub use config::{Config, ConfigError};
