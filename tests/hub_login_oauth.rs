@@ -175,6 +175,38 @@ async fn a_user_logs_in_starts_a_server_and_lands_in_it_through_oauth() {
         refused.body
     );
 
+    // After the owner's server is shared with bob, he is let in (after confirming).
+    let (status, share) = hub
+        .api(
+            Method::POST,
+            "/shares/alice/",
+            ADMIN_TOKEN,
+            Some(json!({"user": "bob"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{share}");
+    assert_eq!(share["scopes"], json!(["access:servers!server=alice/"]));
+    let (status, shared) = hub
+        .api(Method::GET, "/users/bob/shared", ADMIN_TOKEN, None)
+        .await;
+    assert_eq!(status, 200, "{shared}");
+    assert_eq!(shared[0]["server"]["user"]["name"], "alice", "{shared}");
+    let consent = bob
+        .get(&format!("{public}/user/alice/files/hello.txt"))
+        .await;
+    assert_eq!(consent.status, 200, "{:?}\n{}", consent.hops, consent.body);
+    assert!(
+        consent.body.contains("would like permission"),
+        "{}",
+        consent.body
+    );
+    let xsrf = consent
+        .field("_xsrf")
+        .expect("the consent form carries the XSRF token");
+    let inside = bob.post_form(&consent.url, &[("_xsrf", &xsrf)]).await;
+    assert_eq!(inside.status, 200, "{:?}\n{}", inside.hops, inside.body);
+    assert_eq!(inside.body, "hello from alice");
+
     // Logout ends the session: pages ask for a login again.
     let out = alice.get(&format!("{public}/hub/logout")).await;
     assert!(out.url.ends_with("/hub/login"), "{:?}", out.hops);

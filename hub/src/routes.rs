@@ -1,6 +1,6 @@
 //! Every path the hub serves, in one table, under `base_url`.
 
-use crate::api::{groups, info, oauth, proxy, servers, services, shutdown, tokens, users};
+use crate::api::{groups, info, oauth, proxy, servers, services, shares, shutdown, tokens, users};
 use crate::error::{ApiError, PageError};
 use crate::pages::{home, login, set_password, tokens as token_page};
 use crate::{pages, AppState};
@@ -15,7 +15,7 @@ pub const JUPYTERHUB_API_VERSION: &str = "6.1.0";
 
 /// The REST API, relative to `/hub/api`.
 fn api() -> Router<AppState> {
-    Router::new()
+    let mut api = Router::new()
         .route("/", get(info::root))
         .route("/info", get(info::info))
         .route("/user", get(users::me))
@@ -68,13 +68,35 @@ fn api() -> Router<AppState> {
             get(proxy::get).post(proxy::check).patch(proxy::update),
         )
         .route("/shutdown", post(shutdown::post))
+        .route("/shares/{owner}", get(shares::list_owner))
+        .route("/users/{name}/shared", get(shares::list_user))
+        .route("/groups/{name}/shared", get(shares::list_group));
+    // The default server's share paths end with a slash (`/shares/alice/`).
+    for suffix in ["{server_name}", ""] {
+        api = api
+            .route(
+                &format!("/shares/{{owner}}/{suffix}"),
+                get(shares::list_server)
+                    .post(shares::grant)
+                    .patch(shares::revoke)
+                    .delete(shares::revoke_all),
+            )
+            .route(
+                &format!("/users/{{name}}/shared/{{owner}}/{suffix}"),
+                get(shares::get_user).delete(shares::leave_user),
+            )
+            .route(
+                &format!("/groups/{{name}}/shared/{{owner}}/{suffix}"),
+                get(shares::get_group).delete(shares::leave_group),
+            );
+    }
+    api.route("/services", get(services::list))
+        .route("/services/{name}", get(services::get))
         .route(
             "/oauth2/authorize",
             get(oauth::authorize).post(oauth::confirm),
         )
         .route("/oauth2/token", post(oauth::token))
-        .route("/services", get(services::list))
-        .route("/services/{name}", get(services::get))
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -123,6 +123,9 @@ const SELF_SCOPES: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Filter {
     User(String),
+    /// `!user` with no name: the user who holds the scope (resolved when expanding, as
+    /// JupyterHub does for roles such as `shares!user`).
+    OwnUser,
     /// `user/server`; the default server is `user/`.
     Server(String, String),
     Group(String),
@@ -136,6 +139,7 @@ impl fmt::Display for Filter {
             Filter::Server(u, s) => write!(f, "server={u}/{s}"),
             Filter::Group(g) => write!(f, "group={g}"),
             Filter::Service(s) => write!(f, "service={s}"),
+            Filter::OwnUser => f.write_str("user"),
         }
     }
 }
@@ -174,6 +178,15 @@ impl Scope {
             None => (raw, None),
             Some((base, filter)) => {
                 let bad = || ScopeError::BadFilter(raw.to_owned());
+                if filter == "user" {
+                    if !is_known(base) {
+                        return Err(ScopeError::Unknown(raw.to_owned()));
+                    }
+                    return Ok(Scope {
+                        base: base.to_owned(),
+                        filter: Some(Filter::OwnUser),
+                    });
+                }
                 let (kind, value) = filter.split_once('=').ok_or_else(bad)?;
                 if value.is_empty() {
                     return Err(bad());
@@ -289,6 +302,12 @@ impl ScopeSet {
                     }
                 }
                 ("self" | "inherit", _) => {}
+                (base, owner) if scope.filter == Some(Filter::OwnUser) => {
+                    // Only a user has a "self" to filter on; for others the scope grants nothing.
+                    if let Owner::User(name) = owner {
+                        set.add_tree(base, Some(&Filter::User(name.clone())));
+                    }
+                }
                 (base, _) => set.add_tree(base, scope.filter.as_ref()),
             }
         }
@@ -347,6 +366,28 @@ impl ScopeSet {
     }
 
     /// Whether `base` is held at all (for any object).
+    /// Whether this set grants everything `scope` does: the whole base for an unfiltered
+    /// scope, else the base on the object its filter names (a user or server belonging to
+    /// `groups`, for group filters). An unresolved `!user` grants nothing.
+    pub fn holds(&self, scope: &Scope, groups: &[String]) -> bool {
+        let base = scope.base.as_str();
+        match &scope.filter {
+            None => self.has_all(base),
+            Some(Filter::User(name)) => self.allows(base, Target::User { name, groups }),
+            Some(Filter::Server(user, server)) => self.allows(
+                base,
+                Target::Server {
+                    user,
+                    server,
+                    groups,
+                },
+            ),
+            Some(Filter::Group(g)) => self.allows(base, Target::Group(g)),
+            Some(Filter::Service(s)) => self.allows(base, Target::Service(s)),
+            Some(Filter::OwnUser) => false,
+        }
+    }
+
     pub fn has(&self, base: &str) -> bool {
         self.0.contains_key(base)
     }
@@ -564,5 +605,33 @@ mod tests {
         for s in SELF_SCOPES {
             assert!(is_known(s), "{s}");
         }
+    }
+}
+
+#[cfg(test)]
+mod own_user_tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_user_filter_means_the_holder() {
+        let scope = Scope::parse("shares!user").unwrap();
+        assert_eq!(scope.to_string(), "shares!user");
+        let set = ScopeSet::expand([&scope], &Owner::User("ann".into()));
+        let own = Target::Server {
+            user: "ann",
+            server: "",
+            groups: &[],
+        };
+        let other = Target::Server {
+            user: "ben",
+            server: "",
+            groups: &[],
+        };
+        assert!(set.allows("shares", own));
+        assert!(!set.allows("shares", other));
+        let for_service = ScopeSet::expand([&scope], &Owner::Service("svc".into()));
+        assert!(!for_service.has("shares"));
+        assert!(set.holds(&Scope::parse("shares!server=ann/").unwrap(), &[]));
+        assert!(!set.holds(&Scope::parse("shares").unwrap(), &[]));
     }
 }

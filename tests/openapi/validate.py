@@ -135,6 +135,17 @@ check("post", "/users/{name}/servers/{server_name}", "/users/oa-alice/servers/la
 check("delete", "/users/{name}/servers/{server_name}", "/users/oa-alice/servers/lab", 204,
       body={"remove": True})
 check("delete", "/users/{name}/server", "/users/oa-alice/server", 204)
+# Shares of oa-alice's default server (its path ends with a slash).
+check("post", "/shares/{owner}/{server_name}", "/shares/oa-alice/", 200, body={"user": "oa-carol"})
+check("post", "/shares/{owner}/{server_name}", "/shares/oa-alice/", 200, body={"group": "oa-staff"})
+check("get", "/shares/{owner}", "/shares/oa-alice", 200, accept=paged)
+check("get", "/shares/{owner}/{server_name}", "/shares/oa-alice/", 200, accept=paged)
+check("get", "/users/{name}/shared", "/users/oa-carol/shared", 200, accept=paged)
+check("get", "/users/{name}/shared/{owner}/{server_name}", "/users/oa-carol/shared/oa-alice/", 200)
+check("get", "/groups/{name}/shared", "/groups/oa-staff/shared", 200, accept=paged)
+check("patch", "/shares/{owner}/{server_name}", "/shares/oa-alice/", 200, body={"group": "oa-staff"})
+check("delete", "/users/{name}/shared/{owner}/{server_name}", "/users/oa-carol/shared/oa-alice/", 204)
+check("delete", "/shares/{owner}/{server_name}", "/shares/oa-alice/", 204)
 check("delete", "/users/{name}", "/users/oa-bob", 204)
 
 print(f"{failures} failed")

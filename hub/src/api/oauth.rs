@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use base64::Engine;
 use chrono::{Duration, Utc};
-use ferrohub_shared::scopes::{Filter, Scope, Target};
+use ferrohub_shared::scopes::{Filter, Scope};
 use ferrohub_shared::secret::{random_hex, sha256_hex};
 use minijinja::context;
 use serde::Deserialize;
@@ -61,26 +61,7 @@ async fn may_access(
                 .unwrap_or_default(),
             _ => Vec::new(),
         };
-        let allowed = match &scope.filter {
-            None => held.has_all(&scope.base),
-            Some(Filter::Server(user, server)) => held.allows(
-                &scope.base,
-                Target::Server {
-                    user,
-                    server,
-                    groups: &owner_groups,
-                },
-            ),
-            Some(Filter::User(user)) => held.allows(
-                &scope.base,
-                Target::User {
-                    name: user,
-                    groups: &owner_groups,
-                },
-            ),
-            Some(Filter::Group(g)) => held.allows(&scope.base, Target::Group(g)),
-            Some(Filter::Service(s)) => held.allows(&scope.base, Target::Service(s)),
-        };
+        let allowed = held.holds(&scope, &owner_groups);
         if !allowed {
             return Ok(false);
         }

@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ferrohub_shared::scopes::{parse_all, Owner, ScopeSet, Target};
+use ferrohub_shared::scopes::{parse_all, Owner, ScopeSet};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -108,31 +108,7 @@ pub async fn create(
 
 /// Whether the caller holds the expanded scope string `s` (`base` or `base!filter`).
 fn caller_holds(caller: &Caller, s: &str) -> bool {
-    let Ok(scope) = ferrohub_shared::scopes::Scope::parse(s) else {
-        return false;
-    };
-    use ferrohub_shared::scopes::Filter;
-    let groups: Vec<String> = Vec::new();
-    match &scope.filter {
-        None => caller.scopes.has_all(&scope.base),
-        Some(Filter::User(u)) => caller.scopes.allows(
-            &scope.base,
-            Target::User {
-                name: u,
-                groups: &groups,
-            },
-        ),
-        Some(Filter::Server(u, n)) => caller.scopes.allows(
-            &scope.base,
-            Target::Server {
-                user: u,
-                server: n,
-                groups: &groups,
-            },
-        ),
-        Some(Filter::Group(g)) => caller.scopes.allows(&scope.base, Target::Group(g)),
-        Some(Filter::Service(n)) => caller.scopes.allows(&scope.base, Target::Service(n)),
-    }
+    ferrohub_shared::scopes::Scope::parse(s).is_ok_and(|scope| caller.scopes.holds(&scope, &[]))
 }
 
 /// `GET /users/{name}/tokens/{token_id}`

@@ -69,9 +69,9 @@ fn parse_lenient(scopes: &[String]) -> Vec<Scope> {
         .filter_map(|s| match Scope::parse(s) {
             Ok(scope) => Some(scope),
             Err(e) => {
-                // `!user` / `!server` without a value are the server role's owner-relative
-                // filters; they only mean something on a server's own token.
-                if !s.ends_with("!user") && !s.ends_with("!server") {
+                // `!server` without a value is the server role's owner-relative filter; it
+                // only means something on a server's own token.
+                if !s.ends_with("!server") {
                     tracing::warn!("ignoring a role scope: {e}");
                 }
                 None
@@ -87,10 +87,17 @@ pub async fn user_scopes(
     admin: bool,
 ) -> Result<ScopeSet, StoreError> {
     let mut raw = store.user_role_scopes(name).await?;
-    raw.push("self".into());
-    if admin {
-        raw.extend(ADMIN_SCOPES.iter().map(|s| (*s).to_owned()));
+    // The implicit roles, as stored: `load_roles` may redefine them (e.g. a `user` role with
+    // `shares!user` lets users share their own servers, as in JupyterHub).
+    for role in implicit_user_roles(admin) {
+        match store.get_role(role).await? {
+            Some(stored) => raw.extend(stored.scopes),
+            None if role == "admin" => raw.extend(ADMIN_SCOPES.iter().map(|s| (*s).to_owned())),
+            None => raw.push("self".into()),
+        }
     }
+    // Servers shared with the user (directly or through a group) add their scopes.
+    raw.extend(store.user_share_scopes(name).await?);
     Ok(ScopeSet::expand(
         &parse_lenient(&raw),
         &Owner::User(name.to_owned()),

@@ -582,7 +582,7 @@ async fn shares(store: &dyn Store) {
     let read = "read:servers!server=owen/".to_owned();
     let sam = ShareWith::User("sam".into());
     let share = store
-        .grant_share("owen", "", &sam, &[access.clone()])
+        .grant_share("owen", "", &sam, std::slice::from_ref(&access))
         .await
         .unwrap();
     assert_eq!(
@@ -594,7 +594,7 @@ async fn shares(store: &dyn Store) {
         ("owen", true, vec![access.clone()])
     );
     let share = store
-        .grant_share("owen", "", &sam, &[read.clone()])
+        .grant_share("owen", "", &sam, std::slice::from_ref(&read))
         .await
         .unwrap();
     assert_eq!(
@@ -607,13 +607,13 @@ async fn shares(store: &dyn Store) {
             "owen",
             "",
             &ShareWith::Group("viewers".into()),
-            &[access.clone()],
+            std::slice::from_ref(&access),
         )
         .await
         .unwrap();
     assert!(matches!(
         store
-            .grant_share("owen", "nope", &sam, &[access.clone()])
+            .grant_share("owen", "nope", &sam, std::slice::from_ref(&access))
             .await,
         Err(StoreError::NotFound(_))
     ));
@@ -623,7 +623,7 @@ async fn shares(store: &dyn Store) {
                 "owen",
                 "",
                 &ShareWith::User("ghost".into()),
-                &[access.clone()]
+                std::slice::from_ref(&access)
             )
             .await,
         Err(StoreError::NotFound(_))
@@ -654,15 +654,15 @@ async fn shares(store: &dyn Store) {
     );
     assert_eq!(
         store.user_share_scopes("gia").await.unwrap(),
-        [access.clone()],
+        std::slice::from_ref(&access),
         "through the group"
     );
     let left = store
-        .revoke_share("owen", "", &sam, Some(&[read.clone()]))
+        .revoke_share("owen", "", &sam, Some(std::slice::from_ref(&read)))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(left.scopes, [access.clone()]);
+    assert_eq!(left.scopes, std::slice::from_ref(&access));
     assert!(store
         .revoke_share("owen", "", &sam, None)
         .await

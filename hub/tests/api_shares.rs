@@ -1,0 +1,188 @@
+//! `/hub/api/shares`, `/users/{name}/shared`, `/groups/{name}/shared` through the router.
+
+mod common;
+
+use axum::http::Method;
+use common::{assert_error, TestHub};
+use ferrohub::store::Server;
+use serde_json::json;
+
+async fn with_server(hub: &TestHub, user: &str) {
+    hub.user(user, false).await;
+    let server = Server {
+        name: String::new(),
+        url: None,
+        started: None,
+        last_activity: None,
+        state: json!({}),
+        user_options: json!({}),
+    };
+    hub.store().save_server(user, &server).await.unwrap();
+}
+
+#[tokio::test]
+async fn sharing_grants_revokes_and_checks_scopes() {
+    // As JupyterHub's documentation suggests, users may share their own servers.
+    let hub = TestHub::new(&[(
+        "JupyterHub.load_roles",
+        r#"[{name = "user", scopes = ["self", "shares!user", "read:users:name", "read:groups:name"]}]"#,
+    )])
+    .await;
+    with_server(&hub, "ann").await;
+    hub.user("ben", false).await;
+    let ann = hub.token("ann", &["inherit"]).await;
+    let ben = hub.token("ben", &["inherit"]).await;
+
+    // Ann shares her server with Ben; Ben gains access to it (and only to it).
+    let r = hub
+        .call(
+            Method::POST,
+            "/shares/ann/",
+            &ann,
+            Some(json!({"user": "ben"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["kind"], "user");
+    assert_eq!(r.body["server"]["url"], "/user/ann/");
+    let me = hub.call(Method::GET, "/user", &ben, None).await.body;
+    let scopes: Vec<String> = serde_json::from_value(me["scopes"].clone()).unwrap();
+    assert!(
+        scopes.contains(&"access:servers!server=ann/".to_owned()),
+        "{scopes:?}"
+    );
+
+    // Ben cannot share Ann's server on, nor read its shares.
+    assert_error(
+        &hub.call(
+            Method::POST,
+            "/shares/ann/",
+            &ben,
+            Some(json!({"user": "ben"})),
+        )
+        .await,
+        404,
+    );
+    assert_error(&hub.call(Method::GET, "/shares/ann", &ben, None).await, 404);
+    // A token without the scope at all: 403.
+    let narrow = hub.token("ann", &["read:users:name!user=ann"]).await;
+    assert_error(
+        &hub.call(
+            Method::POST,
+            "/shares/ann/",
+            &narrow,
+            Some(json!({"user": "ben"})),
+        )
+        .await,
+        403,
+    );
+    // Scopes Ann does not hold cannot be shared.
+    let r = hub
+        .call(
+            Method::POST,
+            "/shares/ann/",
+            &ann,
+            Some(json!({"user": "ben", "scopes": ["admin:users"]})),
+        )
+        .await;
+    assert_error(&r, 403);
+    // Bad bodies and unknown objects.
+    assert_error(
+        &hub.call(
+            Method::POST,
+            "/shares/ann/",
+            &ann,
+            Some(json!({"user": "ben", "group": "g"})),
+        )
+        .await,
+        400,
+    );
+    assert_error(
+        &hub.call(Method::POST, "/shares/ann/", &ann, Some(json!({})))
+            .await,
+        400,
+    );
+    assert_error(
+        &hub.call(
+            Method::POST,
+            "/shares/ann/",
+            &ann,
+            Some(json!({"user": "ghost"})),
+        )
+        .await,
+        400,
+    );
+    assert_error(
+        &hub.call(
+            Method::POST,
+            "/shares/ann/",
+            &ann,
+            Some(json!({"user": "ben", "scopes": ["access:servers!user=ben"]})),
+        )
+        .await,
+        400,
+    );
+    assert_error(
+        &hub.call(
+            Method::POST,
+            "/shares/ann/",
+            &ann,
+            Some(json!({"user": "ben", "extra": 1})),
+        )
+        .await,
+        400,
+    );
+    assert_error(
+        &hub.call(
+            Method::POST,
+            "/shares/ann/nope",
+            &ann,
+            Some(json!({"user": "ben"})),
+        )
+        .await,
+        404,
+    );
+
+    // Ben sees and leaves the share.
+    let r = hub.call(Method::GET, "/users/ben/shared", &ben, None).await;
+    assert_eq!(r.body.as_array().map(Vec::len), Some(1), "{}", r.body);
+    assert_eq!(
+        hub.call(Method::GET, "/users/ben/shared/ann/", &ben, None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        hub.call(Method::DELETE, "/users/ben/shared/ann/", &ben, None)
+            .await
+            .status,
+        204
+    );
+    assert_error(
+        &hub.call(Method::GET, "/users/ben/shared/ann/", &ben, None)
+            .await,
+        404,
+    );
+    let me = hub.call(Method::GET, "/user", &ben, None).await.body;
+    assert!(
+        !me["scopes"].to_string().contains("server=ann/"),
+        "access ends with the share"
+    );
+
+    // Revoking from someone who holds nothing is not an error.
+    let r = hub
+        .call(
+            Method::PATCH,
+            "/shares/ann/",
+            &ann,
+            Some(json!({"user": "ben"})),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.body.clone()), (200, json!({})));
+    assert_eq!(
+        hub.call(Method::DELETE, "/shares/ann/", &ann, None)
+            .await
+            .status,
+        204
+    );
+}
