@@ -265,11 +265,15 @@ async fn progress_of(
     server: &str,
 ) -> Result<Response, ApiError> {
     let user = find_for_server(state, caller, name, server, "read:servers").await?;
-    let record = record(&user, server)?;
     let pending = state.servers.pending(&user.name, server);
+    // A spawn just requested may not have written its record yet.
+    let running = match pending {
+        Some(PendingKind::Spawn) => false,
+        _ => record(&user, server)?.url.is_some(),
+    };
     let key = ServerKey::new(&user.name, server);
     let progress = state.servers.progress(&user.name, server);
-    let events: Vec<Value> = if record.url.is_some() && pending.is_none() {
+    let events: Vec<Value> = if running && pending.is_none() {
         let url = state.urls.server(&user.name, server);
         vec![json!(crate::servers::ProgressEvent::ready(&url))]
     } else if pending == Some(PendingKind::Spawn) {

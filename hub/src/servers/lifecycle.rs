@@ -89,6 +89,21 @@ impl Servers {
             self.pending_map().remove(&key);
             return Err(e);
         }
+        // The record exists before this returns, so the server shows up (pending) at once.
+        if record.is_none() {
+            let created = Server {
+                name: server.to_owned(),
+                url: None,
+                started: None,
+                last_activity: None,
+                state: json!({}),
+                user_options: user_options.clone(),
+            };
+            if let Err(e) = self.store.save_server(&user.name, &created).await {
+                self.pending_map().remove(&key);
+                return Err(e.into());
+            }
+        }
         let this = self.clone();
         let mut task =
             tokio::spawn(async move { this.run_spawn(key, user_options, pending).await });

@@ -52,6 +52,8 @@ impl TestHub {
         }
         let mut config = HubConfig::load(None, &o).unwrap();
         config.hub.authenticator_class = "dummy".into();
+        // Servers the tests start write their output here, not into the source tree.
+        config.local_process_spawner.log_dir = dir.join("server-logs");
         let store: Arc<dyn Store> =
             Arc::new(SqliteStore::open(&dir.join("db.sqlite")).await.unwrap());
         ferrohub::bootstrap::prepare(store.as_ref(), &config)
