@@ -112,6 +112,7 @@ const TABLES: &[&str] = &[
     "ConfigurableHTTPProxy",
     "NativeAuthenticator",
     "DummyAuthenticator",
+    "GenericOAuthenticator",
     "LocalProcessSpawner",
 ];
 
