@@ -211,6 +211,30 @@ async fn users_log_in_through_jupyterhub_as_an_oauth_provider() {
         "{:?}",
         at_provider.hops
     );
+    // With the right state but a code JupyterHub never issued, the token exchange fails:
+    // JupyterHub's OAuth error is shown, not a 500.
+    let authorize = url::Url::parse(&at_provider.hops[1]).unwrap();
+    let (_, state) = authorize.query_pairs().find(|(k, _)| k == "state").unwrap();
+    let bad_code = eve
+        .get(&format!(
+            "{public}/hub/oauth_callback?code=made-up&state={state}"
+        ))
+        .await;
+    assert_eq!(bad_code.status, 403, "{}", bad_code.body);
+    assert!(
+        bad_code
+            .body
+            .contains("JupyterHub did not accept the login (invalid_grant"),
+        "{}",
+        bad_code.body
+    );
+    // The state cookie is spent; a new login gets a new one.
+    let at_provider = eve.get(&format!("{public}/hub/oauth_login")).await;
+    assert!(
+        at_provider.url.contains("/hub/login?next="),
+        "{:?}",
+        at_provider.hops
+    );
     let forged = eve
         .get(&format!(
             "{public}/hub/oauth_callback?code=stolen&state=forged"
