@@ -107,6 +107,8 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(home::root))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", get(login::logout))
+        .route("/oauth_login", get(login::oauth_login))
+        .route("/oauth_callback", get(login::oauth_callback))
         .route("/home", get(home::home).post(home::home_action))
         .route("/spawn", get(home::spawn_form).post(home::spawn_submit))
         .route(

@@ -1,7 +1,10 @@
-//! Who may log in: the [`Authenticator`] trait checks credentials; [`login`] adds the rules
-//! every authenticator shares (name rules, blocked, allowed and admin users) and creates the
-//! user on first login, as JupyterHub's `Authenticator.get_authenticated_user` does.
+//! Who may log in: the [`Authenticator`] trait checks credentials; [`admit`] applies the rules
+//! every authenticator shares (name rules, blocked, allowed and admin users, managed groups)
+//! and creates the user on first login, as JupyterHub's `Authenticator.get_authenticated_user`
+//! does, for password logins ([`login`]) and OAuth logins alike.
 
+use super::generic_oauth::GenericOAuthenticator;
+use super::names;
 use super::passwords;
 use crate::config::HubConfig;
 use crate::store::{CreateUserRequest, Store, StoreError, UpdateUserRequest, User};
@@ -25,6 +28,13 @@ pub trait Authenticator: Send + Sync {
     /// Whether anyone who authenticates is allowed when no allow list is configured.
     fn allows_all_by_default(&self) -> bool {
         false
+    }
+
+    /// The OAuth client when users log in at another site (JupyterHub's `login_url` and
+    /// extra handlers); `/hub/login` then offers a button to it instead of a password form.
+    /// `None` (the default) for password authenticators.
+    fn oauth(&self) -> Option<&GenericOAuthenticator> {
+        None
     }
 }
 
@@ -95,6 +105,7 @@ pub fn from_config(config: &HubConfig) -> Arc<dyn Authenticator> {
         "dummy" => Arc::new(DummyAuthenticator {
             password: config.dummy_authenticator.password.expose().to_owned(),
         }),
+        "oauth" => Arc::new(GenericOAuthenticator::new(config)),
         _ => Arc::new(NativeAuthenticator),
     }
 }
@@ -104,16 +115,41 @@ pub fn from_config(config: &HubConfig) -> Arc<dyn Authenticator> {
 pub enum LoginError {
     #[error("Invalid username or password.")]
     BadCredentials,
+    /// The name an external provider vouched for is not a valid user name here.
+    #[error("{0}")]
+    InvalidName(String),
     #[error("{0} is not allowed to use this hub. Ask an administrator for access.")]
     NotAllowed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Log `username` in with `password`: authenticate, apply the allow and block rules, create
-/// the user if the authenticator may, and grant admin to `admin_users`.
+/// A user an authenticator vouches for, with what it knows beyond the name (JupyterHub's
+/// auth model: `name`, `admin`, `groups`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Authenticated {
+    pub name: String,
+    /// `Some` when the authenticator decides the admin flag (e.g. from `admin_groups`): the
+    /// flag is then granted *or revoked* at login. `None` leaves it to `admin_users`.
+    pub admin: Option<bool>,
+    /// The authenticator's own allow rule matched (e.g. `allowed_groups`).
+    pub allowed: bool,
+    /// When `Some`, the user's hub groups become exactly these (`manage_groups`).
+    pub groups: Option<Vec<String>>,
+}
+
+impl Authenticated {
+    /// A name and nothing more, as password authenticators give.
+    pub fn name(name: impl Into<String>) -> Authenticated {
+        Authenticated {
+            name: name.into(),
+            ..Authenticated::default()
+        }
+    }
+}
+
+/// Log `username` in with `password`: authenticate, then [`admit`].
 pub async fn login(state: &AppState, username: &str, password: &str) -> Result<User, LoginError> {
-    let rules = &state.config.authenticator;
     let name = state.names.normalize(username);
     if state.names.check_user(&name).is_err() {
         return Err(LoginError::BadCredentials);
@@ -126,26 +162,45 @@ pub async fn login(state: &AppState, username: &str, password: &str) -> Result<U
     else {
         return Err(LoginError::BadCredentials);
     };
+    admit(state, Authenticated::name(name)).await
+}
+
+/// Let an authenticated user in, or not: normalise and check the name, apply the block and
+/// allow rules, create the user if the authenticator may, set the admin flag (`admin_users`
+/// grant it; the authenticator may grant or revoke it), and sync groups if asked to.
+pub async fn admit(state: &AppState, who: Authenticated) -> Result<User, LoginError> {
+    let rules = &state.config.authenticator;
+    let authenticator = &state.authenticator;
+    let name = state.names.normalize(&who.name);
+    state
+        .names
+        .check_user(&name)
+        .map_err(LoginError::InvalidName)?;
     if rules.blocked_users.contains(&name) {
         return Err(LoginError::NotAllowed(name));
     }
+    let store = state.store.as_ref();
     let existing = store.get_user(&name).await?;
-    let is_admin = rules.admin_users.contains(&name);
+    let admin = if rules.admin_users.contains(&name) {
+        Some(true)
+    } else {
+        who.admin
+    };
     let allowed = rules.allow_all
-        || is_admin
+        || admin == Some(true)
+        || who.allowed
         || rules.allowed_users.contains(&name)
-        || (state.authenticator.allows_all_by_default() && rules.allowed_users.is_empty())
-        || (existing.is_some()
-            && (rules.allow_existing_users || !state.authenticator.creates_users()));
+        || (authenticator.allows_all_by_default() && rules.allowed_users.is_empty())
+        || (existing.is_some() && (rules.allow_existing_users || !authenticator.creates_users()));
     if !allowed {
         return Err(LoginError::NotAllowed(name));
     }
-    let user = match existing {
+    let mut user = match existing {
         Some(user) => user,
-        None if state.authenticator.creates_users() => {
+        None if authenticator.creates_users() => {
             let req = CreateUserRequest {
                 name: name.clone(),
-                admin: is_admin,
+                admin: admin == Some(true),
             };
             match store.create_users(&[req]).await {
                 Ok(mut created) => created.remove(0),
@@ -159,12 +214,65 @@ pub async fn login(state: &AppState, username: &str, password: &str) -> Result<U
         }
         None => return Err(LoginError::BadCredentials),
     };
-    if is_admin && !user.admin {
+    if let Some(admin) = admin.filter(|a| *a != user.admin) {
+        tracing::info!(user = %name, admin, "admin flag set at login");
         let req = UpdateUserRequest {
             name: None,
-            admin: Some(true),
+            admin: Some(admin),
         };
-        return Ok(store.update_user(&user.name, &req).await?);
+        user = store.update_user(&user.name, &req).await?;
+    }
+    if let Some(groups) = &who.groups {
+        if sync_groups(store, &user, groups).await? {
+            user = store.get_user(&name).await?.unwrap_or(user);
+        }
     }
     Ok(user)
+}
+
+/// Make `user`'s groups exactly `groups`, creating missing groups (JupyterHub's
+/// `manage_groups`). Names that cannot be group names are skipped with a warning. Returns
+/// whether anything changed.
+async fn sync_groups(
+    store: &dyn Store,
+    user: &User,
+    groups: &[String],
+) -> Result<bool, StoreError> {
+    let member = [user.name.clone()];
+    let mut changed = false;
+    let wanted: Vec<&String> = groups
+        .iter()
+        .filter(|g| match names::check_group(g) {
+            Ok(()) => true,
+            Err(why) => {
+                tracing::warn!(user = %user.name, group = %g, "not syncing group: {why}");
+                false
+            }
+        })
+        .collect();
+    for group in wanted.iter().filter(|g| !user.groups.contains(g)) {
+        let added = match store.get_group(group).await? {
+            Some(_) => store.add_group_members(group, &member).await.map(drop),
+            None => store
+                .create_groups(&[(group.to_string(), member.to_vec())])
+                .await
+                .map(drop),
+        };
+        match added {
+            Ok(()) => {}
+            // Created meanwhile by another login.
+            Err(StoreError::Conflict(_)) => {
+                store.add_group_members(group, &member).await?;
+            }
+            Err(e) => return Err(e),
+        }
+        tracing::info!(user = %user.name, %group, "added to group at login");
+        changed = true;
+    }
+    for group in user.groups.iter().filter(|g| !wanted.contains(g)) {
+        store.remove_group_members(group, &member).await?;
+        tracing::info!(user = %user.name, %group, "removed from group at login");
+        changed = true;
+    }
+    Ok(changed)
 }

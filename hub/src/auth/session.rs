@@ -34,23 +34,29 @@ fn mac(secret: &CookieSecret, purpose: &str, value: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// `token.signature`: a forged or altered cookie is refused without a database lookup.
-fn sign(secret: &CookieSecret, token: &str) -> String {
-    format!("{token}.{}", mac(secret, "session", token))
+/// `value.signature`, the signature an HMAC of `purpose` and `value` under the cookie secret:
+/// a forged or altered cookie is refused without a database lookup, and a value signed for
+/// one purpose (a session) is no good for another (an OAuth login in progress). `value` must
+/// not contain `.`.
+pub(crate) fn sign(secret: &CookieSecret, purpose: &str, value: &str) -> String {
+    format!("{value}.{}", mac(secret, purpose, value))
 }
 
-/// The token inside a correctly signed cookie value.
-fn verify(secret: &CookieSecret, value: &str) -> Option<String> {
-    let (token, signature) = value.split_once('.')?;
-    let expected = mac(secret, "session", token);
+/// The value inside a correctly signed cookie value for `purpose`.
+pub(crate) fn verify(secret: &CookieSecret, purpose: &str, signed: &str) -> Option<String> {
+    let (value, signature) = signed.split_once('.')?;
+    let expected = mac(secret, purpose, value);
     // Compare in constant time: the signature is a secret until it matches.
-    let same = expected.len() == signature.len()
-        && expected
-            .bytes()
-            .zip(signature.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    same.then(|| token.to_owned())
+    constant_time_eq(&expected, signature).then(|| value.to_owned())
+}
+
+/// Whether two strings are equal, in time that depends only on their lengths.
+pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// The XSRF token of a session: derived from it, so it needs no storage and dies with it.
@@ -78,7 +84,7 @@ pub async fn current(
     let Some(value) = cookie_value(headers, COOKIE) else {
         return Ok(None);
     };
-    let Some(token) = verify(&state.cookie_secret, value) else {
+    let Some(token) = verify(&state.cookie_secret, "session", value) else {
         return Ok(None);
     };
     let Some(session) = state
@@ -112,14 +118,15 @@ pub async fn start(state: &AppState, user: &str) -> Result<String, StoreError> {
         .await?;
     Ok(set_cookie(
         state,
-        &sign(&state.cookie_secret, &token),
+        &sign(&state.cookie_secret, "session", &token),
         max_age.num_seconds(),
     ))
 }
 
 /// End the request's session, if any; returns the `Set-Cookie` value that clears the cookie.
 pub async fn end(state: &AppState, headers: &HeaderMap) -> Result<String, StoreError> {
-    if let Some(token) = cookie_value(headers, COOKIE).and_then(|v| verify(&state.cookie_secret, v))
+    if let Some(token) =
+        cookie_value(headers, COOKIE).and_then(|v| verify(&state.cookie_secret, "session", v))
     {
         state
             .store
@@ -148,13 +155,21 @@ mod tests {
     #[test]
     fn signatures_protect_the_cookie() {
         let secret = CookieSecret::for_tests(b"0123456789abcdef0123456789abcdef");
-        let value = sign(&secret, "tok");
-        assert_eq!(verify(&secret, &value).as_deref(), Some("tok"));
-        assert_eq!(verify(&secret, "tok.0000"), None);
-        assert_eq!(verify(&secret, &value.replace("tok", "tak")), None);
-        assert_eq!(verify(&secret, "no-dot"), None);
+        let value = sign(&secret, "session", "tok");
+        assert_eq!(verify(&secret, "session", &value).as_deref(), Some("tok"));
+        assert_eq!(verify(&secret, "session", "tok.0000"), None);
+        assert_eq!(
+            verify(&secret, "session", &value.replace("tok", "tak")),
+            None
+        );
+        assert_eq!(verify(&secret, "session", "no-dot"), None);
+        assert_eq!(
+            verify(&secret, "oauth-state", &value),
+            None,
+            "one purpose only"
+        );
         let other = CookieSecret::for_tests(b"another secret of thirty-two b..");
-        assert_eq!(verify(&other, &value), None);
+        assert_eq!(verify(&other, "session", &value), None);
         assert_ne!(xsrf_for(&secret, "a"), xsrf_for(&secret, "b"));
     }
 

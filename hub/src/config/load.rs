@@ -112,7 +112,9 @@ const TABLES: &[&str] = &[
     "ConfigurableHTTPProxy",
     "NativeAuthenticator",
     "DummyAuthenticator",
+    "GenericOAuthenticator",
     "LocalProcessSpawner",
+    "DockerSpawner",
 ];
 
 fn canonical_table(name: &str) -> Option<&'static str> {
@@ -382,5 +384,22 @@ mod tests {
         assert_eq!(edit_distance("bind_ulr", "bind_url"), 2);
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("same", "same"), 0);
+    }
+}
+
+#[cfg(test)]
+mod table_list_tests {
+    use super::*;
+
+    /// Every table of the configuration can be set from the environment and command line.
+    #[test]
+    fn every_config_table_is_known_to_the_override_layers() {
+        let defaults = toml::Value::try_from(HubConfig::default()).unwrap();
+        for table in defaults.as_table().unwrap().keys() {
+            assert!(
+                TABLES.contains(&table.as_str()),
+                "{table} is missing from TABLES"
+            );
+        }
     }
 }

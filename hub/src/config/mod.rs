@@ -36,6 +36,8 @@ pub struct HubConfig {
     pub native_authenticator: NativeAuthenticatorConfig,
     #[serde(rename = "DummyAuthenticator", default)]
     pub dummy_authenticator: DummyAuthenticatorConfig,
+    #[serde(rename = "GenericOAuthenticator", default)]
+    pub generic_oauthenticator: GenericOAuthenticatorConfig,
     #[serde(rename = "LocalProcessSpawner", default)]
     pub local_process_spawner: LocalProcessSpawnerConfig,
     #[serde(rename = "DockerSpawner", default)]
@@ -61,7 +63,8 @@ pub struct JupyterHubConfig {
     pub cookie_secret_file: PathBuf,
     /// Days a login cookie stays valid.
     pub cookie_max_age_days: f64,
-    /// `native` (accounts in the database), `dummy`; more in later releases.
+    /// `native` (accounts in the database), `dummy`, `oauth` (an OAuth 2.0 / OpenID Connect
+    /// provider, configured in `[GenericOAuthenticator]`).
     pub authenticator_class: String,
     /// `local` (a local process) or `docker` (a container per server).
     pub spawner_class: String,
@@ -303,6 +306,77 @@ impl Default for NativeAuthenticatorConfig {
 pub struct DummyAuthenticatorConfig {
     /// A password every user must give; empty accepts any.
     pub password: ferrohub_shared::secret::Secret,
+}
+
+/// `[GenericOAuthenticator]`: log in at an OAuth 2.0 / OpenID Connect provider (authorization
+/// code grant, PKCE), with oauthenticator's `GenericOAuthenticator` key names. Read only when
+/// `authenticator_class = "oauth"`.
+///
+/// The hub itself calls `token_url` and `userdata_url`, and its HTTP client is built without
+/// TLS: those two must be `http://` (a provider on a trusted network, or a local TLS
+/// forwarder). `authorize_url` is only visited by browsers and may be `https://`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GenericOAuthenticatorConfig {
+    pub client_id: String,
+    /// Empty for a public client (PKCE only); prefer the environment in real deployments
+    /// (`FERROHUB_GENERICOAUTHENTICATOR__CLIENT_SECRET`).
+    pub client_secret: ferrohub_shared::secret::Secret,
+    /// Where browsers are sent to log in and consent.
+    pub authorize_url: String,
+    /// Where the hub exchanges the authorization code for an access token.
+    pub token_url: String,
+    /// Where the hub reads the user's claims with the access token (`Authorization: Bearer`).
+    pub userdata_url: String,
+    /// Scopes requested at the provider; empty requests the provider's default.
+    pub scope: Vec<String>,
+    /// The userdata claim that becomes the user name. oauthenticator's default `username`;
+    /// OpenID Connect providers usually want `preferred_username`, JupyterHub `name`. A
+    /// dotted path (`a.b`) reaches into nested objects when no claim has the literal name.
+    pub username_claim: String,
+    /// The userdata claim holding the user's groups (a list of strings), as a name or a
+    /// dotted path; read for `allowed_groups`, `admin_groups` and `manage_groups`.
+    pub claim_groups_key: String,
+    /// Make the user's hub groups exactly those of the claim at each login, creating groups
+    /// as needed.
+    pub manage_groups: bool,
+    /// Members of any of these groups may log in (besides `[Authenticator]` allowed users).
+    pub allowed_groups: Vec<String>,
+    /// Members of any of these groups are admins. When set, admin is granted *and revoked*
+    /// at each login from the claim, except for `[Authenticator] admin_users`.
+    pub admin_groups: Vec<String>,
+    /// The redirect URI registered at the provider; empty means
+    /// `{JupyterHub.bind_url}{base_url}hub/oauth_callback`.
+    pub oauth_callback_url: String,
+    /// The provider's name on the login button: "Sign in with {login_service}".
+    pub login_service: String,
+    /// Send a PKCE challenge (S256) with the authorization request.
+    pub enable_pkce: bool,
+    /// Send the client credentials as HTTP Basic authentication to `token_url`; `false` sends
+    /// them in the request body (`client_secret_post`, which JupyterHub's provider needs).
+    pub basic_auth: bool,
+}
+
+impl Default for GenericOAuthenticatorConfig {
+    fn default() -> Self {
+        GenericOAuthenticatorConfig {
+            client_id: String::new(),
+            client_secret: Default::default(),
+            authorize_url: String::new(),
+            token_url: String::new(),
+            userdata_url: String::new(),
+            scope: Vec::new(),
+            username_claim: "username".into(),
+            claim_groups_key: "groups".into(),
+            manage_groups: false,
+            allowed_groups: Vec::new(),
+            admin_groups: Vec::new(),
+            oauth_callback_url: String::new(),
+            login_service: "OAuth 2.0".into(),
+            enable_pkce: true,
+            basic_auth: false,
+        }
+    }
 }
 
 /// `[LocalProcessSpawner]`: where local servers run and how they are stopped.

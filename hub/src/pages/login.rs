@@ -1,8 +1,12 @@
 //! `/hub/login` and `/hub/logout`: the login form, rate-limited password checks, the session
-//! cookie, and ending the session everywhere it was valid.
+//! cookie, and ending the session everywhere it was valid. With an OAuth authenticator, the
+//! login page is a button to `/hub/oauth_login`, which sends the browser to the provider, and
+//! `/hub/oauth_callback` is where it comes back.
 
 use super::{anon_xsrf, check_anon_xsrf, client_address, parse_form, safe_next};
 use crate::auth::authenticator::{self, LoginError};
+use crate::auth::generic_oauth::{GenericOAuthenticator, OAuthError};
+use crate::auth::oauth_state::{self, PendingLogin};
 use crate::auth::session;
 use crate::error::PageError;
 use crate::AppState;
@@ -20,6 +24,26 @@ pub struct LoginQuery {
 
 fn home(state: &AppState) -> String {
     format!("{}hub/home", state.config.hub.base_url)
+}
+
+/// The login page of an OAuth hub: a button to the provider, no password form.
+fn render_oauth(
+    state: &AppState,
+    oauth: &GenericOAuthenticator,
+    status: StatusCode,
+    next: &str,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let mut oauth_url = format!("{}hub/oauth_login", state.config.hub.base_url);
+    if !next.is_empty() {
+        let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+        oauth_url = format!("{oauth_url}?next={next}");
+    }
+    let page = state.templates.render(
+        "login.html",
+        context! { oauth_service => oauth.login_service(), oauth_url, error, user => () },
+    )?;
+    Ok((status, page).into_response())
 }
 
 fn render_form(
@@ -54,6 +78,9 @@ pub async fn form(
     if session::current(&state, &headers).await?.is_some() {
         return Ok(Redirect::to(&safe_next(&state, &next, &home(&state))).into_response());
     }
+    if let Some(oauth) = state.authenticator.oauth() {
+        return render_oauth(&state, oauth, StatusCode::OK, &next, None);
+    }
     render_form(&state, &headers, StatusCode::OK, &next, "", None)
 }
 
@@ -64,6 +91,14 @@ pub async fn submit(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let form = parse_form(&body);
+    if let Some(oauth) = state.authenticator.oauth() {
+        let error = format!(
+            "This hub does not take passwords: sign in with {}.",
+            oauth.login_service()
+        );
+        let next = form.get("next").map(String::as_str).unwrap_or("");
+        return render_oauth(&state, oauth, StatusCode::BAD_REQUEST, next, Some(error));
+    }
     check_anon_xsrf(&headers, &form)?;
     let username = form.get("username").map(String::as_str).unwrap_or("");
     let password = form.get("password").map(String::as_str).unwrap_or("");
@@ -109,6 +144,153 @@ pub async fn submit(
             )
         }
     }
+}
+
+/// The OAuth client, or a 404 page on a hub that logs in another way.
+fn oauth_client(state: &AppState) -> Result<&GenericOAuthenticator, PageError> {
+    state.authenticator.oauth().ok_or_else(|| {
+        PageError::new(
+            StatusCode::NOT_FOUND,
+            "This hub does not log in through an OAuth provider.",
+        )
+    })
+}
+
+/// `GET /hub/oauth_login?next=...`: remember the login in the state cookie and send the
+/// browser to the provider.
+pub async fn oauth_login(
+    State(state): State<AppState>,
+    Query(q): Query<LoginQuery>,
+) -> Result<Response, PageError> {
+    let oauth = oauth_client(&state)?;
+    let next = safe_next(&state, q.next.as_deref().unwrap_or(""), &home(&state));
+    let pending = PendingLogin::new(&next, oauth.new_pkce_verifier(), chrono::Utc::now());
+    let target = oauth.authorize_url(&pending.state, pending.pkce_verifier.as_deref());
+    let cookie = state_cookie(&state, &pending.seal(&state.cookie_secret));
+    let mut response = Redirect::to(&target).into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, cookie.parse().expect("ASCII cookie"));
+    Ok(response)
+}
+
+#[derive(Deserialize, Default)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// `GET /hub/oauth_callback?code&state` (or `?error=...`): check that this browser started
+/// the login, finish it with the provider, apply the hub's rules and start the session.
+pub async fn oauth_callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> Result<Response, PageError> {
+    let oauth = oauth_client(&state)?;
+    let service = oauth.login_service();
+    // Whatever happens, this login attempt is over: the state cookie goes.
+    let clear = state_cookie(&state, "");
+    let with_clear = |response: Response| {
+        let mut response = response;
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, clear.parse().expect("ASCII cookie"));
+        response
+    };
+    let address = client_address(&headers);
+    if let Some(error) = &q.error {
+        let description = q.error_description.as_deref().unwrap_or("");
+        tracing::warn!(%address, "OAuth login refused by the provider: {error} {description}");
+        let page = if error == "access_denied" {
+            PageError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "You did not allow {service} to tell this hub who you are, so you are not \
+                     signed in. Go back to the login page to try again."
+                ),
+            )
+        } else {
+            let description = if description.is_empty() {
+                String::new()
+            } else {
+                format!(": {description}")
+            };
+            PageError::new(
+                StatusCode::BAD_REQUEST,
+                format!("{service} refused the login ({error}{description})."),
+            )
+        };
+        return Ok(with_clear(page.into_response()));
+    }
+    let returned_state = q.state.as_deref().unwrap_or("");
+    let pending = match PendingLogin::open(
+        &state.cookie_secret,
+        &headers,
+        returned_state,
+        chrono::Utc::now(),
+    ) {
+        Ok(pending) => pending,
+        Err(why) => {
+            tracing::warn!(%address, "OAuth callback refused: {why}");
+            let page = PageError::new(
+                StatusCode::BAD_REQUEST,
+                "This sign-in did not start in this browser or took too long (OAuth state \
+                 check failed). Go back to the login page and sign in again.",
+            );
+            return Ok(with_clear(page.into_response()));
+        }
+    };
+    let Some(code) = q.code.as_deref().filter(|c| !c.is_empty()) else {
+        let page = PageError::new(
+            StatusCode::BAD_REQUEST,
+            format!("{service} sent the browser back without an authorization code."),
+        );
+        return Ok(with_clear(page.into_response()));
+    };
+    let who = match oauth.complete(code, pending.pkce_verifier.as_deref()).await {
+        Ok(who) => who,
+        Err(e) => {
+            match &e {
+                OAuthError::Provider { detail, .. } => {
+                    tracing::error!(%address, "OAuth login failed at the provider: {detail}")
+                }
+                other => tracing::warn!(%address, "OAuth login failed: {other}"),
+            }
+            let status = match e {
+                OAuthError::Provider { .. } => StatusCode::BAD_GATEWAY,
+                _ => StatusCode::FORBIDDEN,
+            };
+            let page = PageError::new(status, e.to_string());
+            return Ok(with_clear(page.into_response()));
+        }
+    };
+    match authenticator::admit(&state, who).await {
+        Ok(user) => {
+            tracing::info!(user = %user.name, %address, "user logged in with {service}");
+            let cookie = session::start(&state, &user.name).await?;
+            let target = safe_next(&state, &pending.next, &home(&state));
+            let mut response = with_clear(Redirect::to(&target).into_response());
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, cookie.parse().expect("ASCII cookie"));
+            Ok(response)
+        }
+        Err(LoginError::Store(e)) => Err(e.into()),
+        Err(refused) => {
+            tracing::warn!(%address, "OAuth login refused: {refused}");
+            let page = PageError::new(StatusCode::FORBIDDEN, refused.to_string());
+            Ok(with_clear(page.into_response()))
+        }
+    }
+}
+
+/// The `Set-Cookie` for the OAuth state cookie (`""` clears it).
+fn state_cookie(state: &AppState, sealed: &str) -> String {
+    let secure = state.config.public_url().scheme() == "https";
+    oauth_state::set_cookie(&state.config.hub.base_url, secure, sealed)
 }
 
 /// `GET /hub/logout`: end the session (and the server logins made through it), optionally

@@ -1,0 +1,287 @@
+//! `authenticator_class = "oauth"` against a real OAuth 2.0 provider ferrohub did not write:
+//! JupyterHub 6.1.1 from the test venv, where ferrohub is an external service with an OAuth
+//! client (`service-ferrohub`, its api_token as the client secret). A scripted browser signs
+//! in at JupyterHub's own login form on the way and comes back logged in to ferrohub;
+//! JupyterHub's `groups` claim decides who is an admin, who may log in, and ferrohub's groups.
+//!
+//! The browser reaches JupyterHub as `localhost` and ferrohub as `127.0.0.1`: both hubs name
+//! their login cookie `jupyterhub-hub-login` under `/hub/`, and cookies ignore ports.
+
+use ferrohub_e2e::browser::{Browser, Page};
+use ferrohub_e2e::jupyterhub::JupyterHub;
+use ferrohub_e2e::{free_port, TestHub};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::Instant;
+
+const ADMIN_TOKEN: &str = "oauth-e2e-admin-token-5d7f9b1c3e";
+const PROXY_TOKEN: &str = "oauth-e2e-proxy-token-2a4c6e8f0b";
+/// The client secret: JupyterHub's secret for a service's OAuth client is its api_token.
+const CLIENT_SECRET: &str = "oauth-e2e-client-secret-9e8d7c6b5a4f3e2d";
+const JH_PASSWORD: &str = "jh-password";
+
+/// ferrohub, logging in at the JupyterHub on `jh` (whose public port is `jh_public`).
+fn ferrohub_config(jh_public: u16) -> String {
+    let api = format!("http://127.0.0.1:{jh_public}/hub/api");
+    format!(
+        r#"
+[JupyterHub]
+authenticator_class = "oauth"
+# bob starts in a group JupyterHub does not list for him: managed groups drop it.
+load_groups = {{ legacy = ["bob"] }}
+
+[[JupyterHub.services]]
+name = "setup"
+api_token = "{ADMIN_TOKEN}"
+admin = true
+
+[GenericOAuthenticator]
+client_id = "service-ferrohub"
+client_secret = "{CLIENT_SECRET}"
+authorize_url = "http://localhost:{jh_public}/hub/api/oauth2/authorize"
+token_url = "{api}/oauth2/token"
+userdata_url = "{api}/user"
+username_claim = "name"
+claim_groups_key = "groups"
+allowed_groups = ["staff"]
+admin_groups = ["ops"]
+manage_groups = true
+login_service = "JupyterHub"
+"#
+    )
+}
+
+/// JupyterHub as the provider: any user with the shared password, `ada` in `ops`, `bob` in
+/// `staff`, `carol` in no group; every user may use the `ferrohub` service, whose OAuth
+/// client skips the consent page.
+async fn start_provider(jh_public: u16, ferrohub_public: u16) -> JupyterHub {
+    JupyterHub::start("oauth-provider", jh_public, PROXY_TOKEN, |_| {
+        format!(
+            "c.JupyterHub.authenticator_class = 'dummy'
+c.DummyAuthenticator.password = '{JH_PASSWORD}'
+c.JupyterHub.load_groups = {{'ops': {{'users': ['ada']}}, 'staff': {{'users': ['bob']}}}}
+c.Authenticator.allowed_users = {{'ada', 'bob', 'carol'}}
+c.JupyterHub.load_roles = [{{'name': 'user', 'scopes': ['self', 'access:services!service=ferrohub']}}]
+c.JupyterHub.services = [{{
+    'name': 'ferrohub',
+    'oauth_client_id': 'service-ferrohub',
+    'api_token': '{CLIENT_SECRET}',
+    'oauth_redirect_uri': 'http://127.0.0.1:{ferrohub_public}/hub/oauth_callback',
+    'oauth_no_confirm': True,
+}}]
+"
+        )
+    })
+    .await
+}
+
+/// From ferrohub's login page, through its "Sign in with JupyterHub" button, to JupyterHub's
+/// login form, signing in there as `name`; returns where the browser ends up.
+async fn sign_in(hub: &TestHub, jh: &JupyterHub, browser: &Browser, name: &str) -> Page {
+    let public = hub.public_url();
+    let login = browser
+        .get(&format!("{public}/hub/login?next=/hub/token"))
+        .await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    assert!(
+        login.body.contains("Sign in with JupyterHub"),
+        "{}",
+        login.body
+    );
+    assert!(
+        !login.body.contains("password_input"),
+        "no password form with OAuth"
+    );
+    // (minijinja escapes the slashes of attribute values.)
+    let button = "oauth_login?next=%2Fhub%2Ftoken\">Sign in with JupyterHub</a>";
+    assert!(login.body.contains(button), "{}", login.body);
+
+    let form = browser
+        .get(&format!("{public}/hub/oauth_login?next=%2Fhub%2Ftoken"))
+        .await;
+    let jh_login = format!("http://localhost:{}/hub/login?next=", jh.public);
+    assert!(form.url.starts_with(&jh_login), "{:?}", form.hops);
+    assert!(
+        form.hops[1].contains("/hub/api/oauth2/authorize?response_type=code"),
+        "{:?}",
+        form.hops
+    );
+    assert!(form.hops[1].contains("code_challenge_method=S256"));
+    let xsrf = form.field("_xsrf").expect("JupyterHub's form has _xsrf");
+    // The form posts back to the same URL, `next` (the authorize request) included.
+    browser
+        .post_form(
+            &form.url,
+            &[
+                ("username", name),
+                ("password", JH_PASSWORD),
+                ("_xsrf", &xsrf),
+            ],
+        )
+        .await
+}
+
+async fn user(hub: &TestHub, name: &str) -> Value {
+    let (status, body) = hub
+        .api(Method::GET, &format!("/users/{name}"), ADMIN_TOKEN, None)
+        .await;
+    assert_eq!(status, 200, "GET /users/{name}: {body}");
+    body
+}
+
+#[tokio::test]
+async fn users_log_in_through_jupyterhub_as_an_oauth_provider() {
+    let started = Instant::now();
+    let jh_public = free_port();
+    let hub = TestHub::start("oauth-login", &ferrohub_config(jh_public)).await;
+    let jh = start_provider(jh_public, hub.public).await;
+    let public = hub.public_url();
+    let callback = format!("{public}/hub/oauth_callback?code=");
+
+    // ada is in `ops`: she lands where she was going, logged in, and an admin.
+    let ada = Browser::new();
+    let landed = sign_in(&hub, &jh, &ada, "ada").await;
+    assert_eq!(landed.status, 200, "{:?}\n{}", landed.hops, landed.body);
+    assert_eq!(
+        landed.url,
+        format!("{public}/hub/token"),
+        "{:?}",
+        landed.hops
+    );
+    assert!(
+        landed.hops.iter().any(|h| h.starts_with(&callback)),
+        "{:?}",
+        landed.hops
+    );
+    let home = ada.get(&format!("{public}/hub/home")).await;
+    assert_eq!(home.url, format!("{public}/hub/home"), "{:?}", home.hops);
+    assert!(home.body.contains("ada"), "{}", home.body);
+    let model = user(&hub, "ada").await;
+    assert_eq!(model["admin"], true, "{model}");
+    assert_eq!(model["groups"], json!(["ops"]), "{model}");
+
+    // Signed in at JupyterHub already: the next login goes straight through.
+    let again = ada.get(&format!("{public}/hub/oauth_login")).await;
+    assert_eq!(again.url, format!("{public}/hub/home"), "{:?}", again.hops);
+
+    // bob is in `staff`: allowed. An admin flag given in ferrohub is revoked (not in `ops`),
+    // and his groups become JupyterHub's.
+    let body = json!({"admin": true});
+    let (status, body) = hub
+        .api(Method::PATCH, "/users/bob", ADMIN_TOKEN, Some(body))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let bob = Browser::new();
+    let landed = sign_in(&hub, &jh, &bob, "bob").await;
+    assert_eq!(
+        landed.url,
+        format!("{public}/hub/token"),
+        "{:?}",
+        landed.hops
+    );
+    let model = user(&hub, "bob").await;
+    assert_eq!(model["admin"], false, "{model}");
+    assert_eq!(model["groups"], json!(["staff"]), "{model}");
+
+    // carol is in no allowed group: a readable refusal, no session, no user.
+    let carol = Browser::new();
+    let refused = sign_in(&hub, &jh, &carol, "carol").await;
+    assert_eq!(refused.status, 403, "{:?}\n{}", refused.hops, refused.body);
+    assert!(refused.url.starts_with(&callback), "{:?}", refused.hops);
+    assert!(
+        refused
+            .body
+            .contains("carol is not allowed to use this hub"),
+        "{}",
+        refused.body
+    );
+    let home = carol.get(&format!("{public}/hub/home")).await;
+    assert!(home.url.contains("/hub/login?next="), "{:?}", home.hops);
+    let (status, _) = hub
+        .api(Method::GET, "/users/carol", ADMIN_TOKEN, None)
+        .await;
+    assert_eq!(status, 404, "a refused user is not created");
+
+    // A callback whose state is not the one this browser's login started with is refused,
+    // before any code is exchanged.
+    let eve = Browser::new();
+    let at_provider = eve.get(&format!("{public}/hub/oauth_login")).await;
+    assert!(
+        at_provider.url.contains("/hub/login?next="),
+        "{:?}",
+        at_provider.hops
+    );
+    // With the right state but a code JupyterHub never issued, the token exchange fails:
+    // JupyterHub's OAuth error is shown, not a 500.
+    let authorize = url::Url::parse(&at_provider.hops[1]).unwrap();
+    let (_, state) = authorize.query_pairs().find(|(k, _)| k == "state").unwrap();
+    let bad_code = eve
+        .get(&format!(
+            "{public}/hub/oauth_callback?code=made-up&state={state}"
+        ))
+        .await;
+    assert_eq!(bad_code.status, 403, "{}", bad_code.body);
+    assert!(
+        bad_code
+            .body
+            .contains("JupyterHub did not accept the login (invalid_grant"),
+        "{}",
+        bad_code.body
+    );
+    // The state cookie is spent; a new login gets a new one.
+    let at_provider = eve.get(&format!("{public}/hub/oauth_login")).await;
+    assert!(
+        at_provider.url.contains("/hub/login?next="),
+        "{:?}",
+        at_provider.hops
+    );
+    let forged = eve
+        .get(&format!(
+            "{public}/hub/oauth_callback?code=stolen&state=forged"
+        ))
+        .await;
+    assert_eq!(forged.status, 400, "{}", forged.body);
+    assert!(
+        forged.body.contains("state check failed"),
+        "{}",
+        forged.body
+    );
+    // ... and so is one from a browser that started no login at all.
+    let stranger = Browser::new();
+    let forged = stranger
+        .get(&format!(
+            "{public}/hub/oauth_callback?code=stolen&state=forged"
+        ))
+        .await;
+    assert_eq!(forged.status, 400, "{}", forged.body);
+
+    // A user who declines at the provider gets a page saying so, not a 500.
+    let denied = stranger
+        .get(&format!(
+            "{public}/hub/oauth_callback?error=access_denied&state=x"
+        ))
+        .await;
+    assert_eq!(denied.status, 403, "{}", denied.body);
+    assert!(
+        denied.body.contains("You did not allow JupyterHub"),
+        "{}",
+        denied.body
+    );
+
+    // Passwords are not taken.
+    let posted = stranger
+        .post_form(
+            &format!("{public}/hub/login"),
+            &[("username", "ada"), ("password", JH_PASSWORD)],
+        )
+        .await;
+    assert_eq!(posted.status, 400, "{}", posted.body);
+    assert!(posted.body.contains("Sign in with JupyterHub"));
+
+    let output = hub.process.output();
+    assert!(
+        output.contains("user logged in with JupyterHub"),
+        "{output}"
+    );
+    eprintln!("OAuth login e2e took {:?}", started.elapsed());
+}
