@@ -207,6 +207,61 @@ async fn a_user_logs_in_starts_a_server_and_lands_in_it_through_oauth() {
     assert_eq!(inside.status, 200, "{:?}\n{}", inside.hops, inside.body);
     assert_eq!(inside.body, "hello from alice");
 
+    // A share code: carol accepts the link she was sent, confirms, and reads the file.
+    let (status, issued) = hub
+        .api(
+            Method::POST,
+            "/share-codes/alice/",
+            ADMIN_TOKEN,
+            Some(json!({"expires_in": 3600})),
+        )
+        .await;
+    assert_eq!(status, 200, "{issued}");
+    let accept_url = issued["accept_url"]
+        .as_str()
+        .expect("an accept URL")
+        .to_owned();
+    let carol = Browser::new();
+    log_in(&hub, &carol, "carol", "any").await;
+    let offer = carol
+        .get(&format!(
+            "{public}{accept_url}&next=%2Fuser%2Falice%2Ffiles%2Fhello.txt"
+        ))
+        .await;
+    assert_eq!(offer.status, 200, "{}", offer.body);
+    assert!(offer.body.contains("offers you access"), "{}", offer.body);
+    let consent = carol
+        .post_form(
+            &format!("{public}/hub/accept-share"),
+            &[
+                ("_xsrf", &offer.field("_xsrf").unwrap()),
+                ("code", &offer.field("code").unwrap()),
+                ("next", &offer.field("next").unwrap()),
+            ],
+        )
+        .await;
+    assert!(
+        consent.body.contains("would like permission"),
+        "{:?}\n{}",
+        consent.hops,
+        consent.body
+    );
+    let inside = carol
+        .post_form(&consent.url, &[("_xsrf", &consent.field("_xsrf").unwrap())])
+        .await;
+    assert_eq!(inside.body, "hello from alice", "{:?}", inside.hops);
+    let (_, codes) = hub
+        .api(Method::GET, "/share-codes/alice/", ADMIN_TOKEN, None)
+        .await;
+    assert_eq!(codes[0]["exchange_count"], 1, "{codes}");
+    // A revoked code no longer works.
+    let (status, _) = hub
+        .api(Method::DELETE, "/share-codes/alice/", ADMIN_TOKEN, None)
+        .await;
+    assert_eq!(status, 204);
+    let gone = carol.get(&format!("{public}{accept_url}")).await;
+    assert_eq!(gone.status, 404, "{}", gone.body);
+
     // Logout ends the session: pages ask for a login again.
     let out = alice.get(&format!("{public}/hub/logout")).await;
     assert!(out.url.ends_with("/hub/login"), "{:?}", out.hops);

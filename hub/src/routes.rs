@@ -1,8 +1,10 @@
 //! Every path the hub serves, in one table, under `base_url`.
 
-use crate::api::{groups, info, oauth, proxy, servers, services, shares, shutdown, tokens, users};
+use crate::api::{
+    groups, info, oauth, proxy, servers, services, share_codes, shares, shutdown, tokens, users,
+};
 use crate::error::{ApiError, PageError};
-use crate::pages::{home, login, set_password, tokens as token_page};
+use crate::pages::{accept_share, home, login, set_password, tokens as token_page};
 use crate::{pages, AppState};
 use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -69,6 +71,7 @@ fn api() -> Router<AppState> {
         )
         .route("/shutdown", post(shutdown::post))
         .route("/shares/{owner}", get(shares::list_owner))
+        .route("/share-codes/{owner}", get(share_codes::list_owner))
         .route("/users/{name}/shared", get(shares::list_user))
         .route("/groups/{name}/shared", get(shares::list_group));
     // The default server's share paths end with a slash (`/shares/alice/`).
@@ -80,6 +83,12 @@ fn api() -> Router<AppState> {
                     .post(shares::grant)
                     .patch(shares::revoke)
                     .delete(shares::revoke_all),
+            )
+            .route(
+                &format!("/share-codes/{{owner}}/{suffix}"),
+                get(share_codes::list_server)
+                    .post(share_codes::issue)
+                    .delete(share_codes::revoke),
             )
             .route(
                 &format!("/users/{{name}}/shared/{{owner}}/{suffix}"),
@@ -123,6 +132,10 @@ pub fn app(state: AppState) -> Router {
         .route("/spawn-pending/{user}/{server}", get(home::spawn_pending))
         .route("/user-redirect/{*path}", get(home::user_redirect))
         .route("/token", get(token_page::page).post(token_page::action))
+        .route(
+            "/accept-share",
+            get(accept_share::page).post(accept_share::accept),
+        )
         .route(
             "/set-password",
             get(set_password::form).post(set_password::submit),

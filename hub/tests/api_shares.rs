@@ -186,3 +186,93 @@ async fn sharing_grants_revokes_and_checks_scopes() {
         204
     );
 }
+
+#[tokio::test]
+async fn share_codes_are_issued_listed_and_revoked() {
+    let hub = TestHub::new(&[]).await;
+    with_server(&hub, "ann").await;
+    let admin = hub.token("admin", &["inherit"]).await;
+    let ann = hub.token("ann", &["inherit"]).await;
+
+    let r = hub
+        .call(
+            Method::POST,
+            "/share-codes/ann/",
+            &admin,
+            Some(json!({"expires_in": 600})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let code = r.body["code"].as_str().unwrap().to_owned();
+    assert!(r.body["accept_url"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("accept-share?code={code}")));
+    let listed = hub
+        .call(Method::GET, "/share-codes/ann/", &admin, None)
+        .await
+        .body;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+    assert!(
+        listed[0].get("code").is_none(),
+        "the code is shown once only"
+    );
+
+    // Without the shares scope (Ann cannot share by default, as in JupyterHub): 403.
+    assert_error(
+        &hub.call(Method::POST, "/share-codes/ann/", &ann, None)
+            .await,
+        403,
+    );
+    assert_error(
+        &hub.call(
+            Method::POST,
+            "/share-codes/ann/",
+            &admin,
+            Some(json!({"expires_in": 5})),
+        )
+        .await,
+        400,
+    );
+    assert_error(
+        &hub.call(
+            Method::POST,
+            "/share-codes/ann/",
+            &admin,
+            Some(json!({"bogus": 1})),
+        )
+        .await,
+        400,
+    );
+    assert_error(
+        &hub.call(Method::POST, "/share-codes/ann/nope", &admin, None)
+            .await,
+        404,
+    );
+    assert_error(
+        &hub.call(Method::DELETE, "/share-codes/ann/?id=sc_999", &admin, None)
+            .await,
+        404,
+    );
+    assert_error(
+        &hub.call(Method::DELETE, "/share-codes/ann/?id=bogus", &admin, None)
+            .await,
+        404,
+    );
+    let id = listed[0]["id"].as_str().unwrap();
+    let r = hub
+        .call(
+            Method::DELETE,
+            &format!("/share-codes/ann/?id={id}"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(
+        hub.call(Method::GET, "/share-codes/ann", &admin, None)
+            .await
+            .body,
+        json!([])
+    );
+}

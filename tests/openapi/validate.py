@@ -146,6 +146,12 @@ check("get", "/groups/{name}/shared", "/groups/oa-staff/shared", 200, accept=pag
 check("patch", "/shares/{owner}/{server_name}", "/shares/oa-alice/", 200, body={"group": "oa-staff"})
 check("delete", "/users/{name}/shared/{owner}/{server_name}", "/users/oa-carol/shared/oa-alice/", 204)
 check("delete", "/shares/{owner}/{server_name}", "/shares/oa-alice/", 204)
+code = check("post", "/share-codes/{owner}/{server_name}", "/share-codes/oa-alice/", 200,
+             body={"expires_in": 3600})
+check("get", "/share-codes/{owner}", "/share-codes/oa-alice", 200, accept=paged)
+check("get", "/share-codes/{owner}/{server_name}", "/share-codes/oa-alice/", 200, accept=paged)
+if code and "id" in code:
+    check("delete", "/share-codes/{owner}/{server_name}", f"/share-codes/oa-alice/?id={code['id']}", 204)
 check("delete", "/users/{name}", "/users/oa-bob", 204)
 
 print(f"{failures} failed")

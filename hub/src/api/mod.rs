@@ -9,6 +9,7 @@ pub mod pagination;
 pub mod proxy;
 pub mod servers;
 pub mod services;
+pub mod share_codes;
 pub mod shares;
 pub mod shutdown;
 pub mod tokens;

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// A share as JupyterHub shows it, with a truncated model of the server.
-fn share_model(state: &AppState, share: &Share) -> Value {
+pub(crate) fn share_model(state: &AppState, share: &Share) -> Value {
     let (user, group) = match &share.with {
         ShareWith::User(u) => (json!({ "name": u }), Value::Null),
         ShareWith::Group(g) => (Value::Null, json!({ "name": g })),
@@ -49,7 +49,7 @@ pub struct SharedServer {
 }
 
 impl SharedServer {
-    fn parts(self) -> (String, String, String) {
+    pub(crate) fn parts(self) -> (String, String, String) {
         (
             self.name.unwrap_or_default(),
             self.owner,
@@ -64,12 +64,13 @@ pub struct PageQuery {
     limit: Option<String>,
 }
 
-fn respond(
+/// A page of `models` (shares or share codes), as a list or in the pagination envelope.
+pub(crate) fn respond_list(
     state: &AppState,
     headers: &HeaderMap,
     q: &PageQuery,
     path: &str,
-    shares: Vec<Share>,
+    models: Vec<Value>,
 ) -> Result<Response, ApiError> {
     let paging = Paging::new(
         q.offset.as_deref(),
@@ -77,7 +78,6 @@ fn respond(
         headers,
         &state.config.hub,
     )?;
-    let models: Vec<Value> = shares.iter().map(|s| share_model(state, s)).collect();
     let (page, total) = paging.slice(models);
     let base = format!(
         "{}{}hub/api{path}",
@@ -118,7 +118,7 @@ pub fn apply_filter(scopes: &[String], owner: &str, server: &str) -> Result<Vec<
 }
 
 /// The caller must hold `scope` for the owner's server; 404 for an unknown owner or server.
-async fn server_for(
+pub(crate) async fn server_for(
     state: &AppState,
     caller: &Caller,
     owner: &str,
@@ -158,7 +158,8 @@ pub async fn list_owner(
         .store
         .list_shares(&ShareFilter::Owner(user.name.clone()))
         .await?;
-    respond(&state, &headers, &q, &format!("/shares/{owner}"), shares)
+    let models = shares.iter().map(|s| share_model(&state, s)).collect();
+    respond_list(&state, &headers, &q, &format!("/shares/{owner}"), models)
 }
 
 /// `GET /shares/{owner}/{server}`
@@ -175,12 +176,12 @@ pub async fn list_server(
         .store
         .list_shares(&ShareFilter::Server(owner.clone(), server.clone()))
         .await?;
-    respond(
+    respond_list(
         &state,
         &headers,
         &q,
         &format!("/shares/{owner}/{server}"),
-        shares,
+        shares.iter().map(|s| share_model(&state, s)).collect(),
     )
 }
 
@@ -339,12 +340,12 @@ pub async fn list_user(
         .store
         .list_shares(&ShareFilter::User(user.name.clone()))
         .await?;
-    respond(
+    respond_list(
         &state,
         &headers,
         &q,
         &format!("/users/{name}/shared"),
-        shares,
+        shares.iter().map(|s| share_model(&state, s)).collect(),
     )
 }
 
@@ -424,12 +425,12 @@ pub async fn list_group(
         .store
         .list_shares(&ShareFilter::Group(name.clone()))
         .await?;
-    respond(
+    respond_list(
         &state,
         &headers,
         &q,
         &format!("/groups/{name}/shared"),
-        shares,
+        shares.iter().map(|s| share_model(&state, s)).collect(),
     )
 }
 

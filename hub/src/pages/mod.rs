@@ -5,6 +5,7 @@
 //! One module per page family: [`login`], [`home`] (home, spawn, spawn-pending, servers that
 //! are not running), [`tokens`], [`set_password`].
 
+pub mod accept_share;
 pub mod home;
 pub mod login;
 pub mod set_password;
@@ -49,6 +50,10 @@ impl Templates {
                 include_str!("../../templates/oauth_consent.html"),
             ),
             ("error.html", include_str!("../../templates/error.html")),
+            (
+                "accept_share.html",
+                include_str!("../../templates/accept_share.html"),
+            ),
         ] {
             env.add_template(name, source)
                 .expect("the embedded templates are valid");
@@ -350,6 +355,7 @@ mod template_tests {
             "token.html",
             "set_password.html",
             "oauth_consent.html",
+            "accept_share.html",
         ] {
             let page = templates
                 .render(name, minijinja::context! { user => () })

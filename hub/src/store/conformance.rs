@@ -669,6 +669,53 @@ async fn shares(store: &dyn Store) {
         .unwrap()
         .is_none());
     assert!(store.user_share_scopes("sam").await.unwrap().is_empty());
+    // Share codes: exchanged into a share for whoever accepts, counted, deleted by id.
+    let expires = chrono::Utc::now() + Duration::hours(1);
+    let code = store
+        .create_share_code(
+            "owen",
+            "",
+            "code-hash",
+            std::slice::from_ref(&access),
+            expires,
+        )
+        .await
+        .unwrap();
+    assert_eq!((code.owner.as_str(), code.exchange_count), ("owen", 0));
+    assert_eq!(
+        store
+            .find_share_code("code-hash")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        code.id
+    );
+    let share = store.exchange_share_code(code.id, "sam").await.unwrap();
+    assert_eq!(share.with, ShareWith::User("sam".into()));
+    let counted = store.find_share_code("code-hash").await.unwrap().unwrap();
+    assert_eq!(counted.exchange_count, 1);
+    assert!(counted.last_exchanged_at.is_some());
+    assert_eq!(
+        store
+            .list_share_codes("owen", Some(""))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .delete_share_codes("owen", "", Some(code.id), None)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(store
+        .list_share_codes("owen", None)
+        .await
+        .unwrap()
+        .is_empty());
     store.delete_server_shares("owen", "").await.unwrap();
     assert!(store
         .list_shares(&ShareFilter::Server("owen".into(), String::new()))

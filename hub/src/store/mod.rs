@@ -215,6 +215,33 @@ pub trait ShareStore: Send + Sync {
     async fn list_shares(&self, filter: &ShareFilter) -> Result<Vec<Share>, StoreError>;
     /// The scopes shared with the user, directly or through its groups.
     async fn user_share_scopes(&self, user: &str) -> Result<Vec<String>, StoreError>;
+    /// Store a share code for a server; `NotFound` for an unknown server.
+    async fn create_share_code(
+        &self,
+        owner: &str,
+        server: &str,
+        code_hash: &str,
+        scopes: &[String],
+        expires_at: DateTime<Utc>,
+    ) -> Result<ShareCode, StoreError>;
+    /// Share codes of the owner's servers (one server with `Some`), oldest first.
+    async fn list_share_codes(
+        &self,
+        owner: &str,
+        server: Option<&str>,
+    ) -> Result<Vec<ShareCode>, StoreError>;
+    /// The share code whose code hashes to `code_hash`, expired or not.
+    async fn find_share_code(&self, code_hash: &str) -> Result<Option<ShareCode>, StoreError>;
+    /// Delete codes of a server: the one with this id or hash, or all of them; how many.
+    async fn delete_share_codes(
+        &self,
+        owner: &str,
+        server: &str,
+        id: Option<i64>,
+        code_hash: Option<&str>,
+    ) -> Result<u64, StoreError>;
+    /// Exchange a code: grant its scopes to `user` and count the exchange, together.
+    async fn exchange_share_code(&self, id: i64, user: &str) -> Result<Share, StoreError>;
 }
 
 /// The OAuth provider's clients and authorization codes.

@@ -240,3 +240,17 @@ pub enum ShareFilter {
     /// Shares granted to this group.
     Group(String),
 }
+
+/// A share code (never the code itself, which is shown once).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShareCode {
+    pub id: i64,
+    pub owner: String,
+    pub server: String,
+    pub server_running: bool,
+    pub scopes: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub exchange_count: i64,
+    pub last_exchanged_at: Option<DateTime<Utc>>,
+}

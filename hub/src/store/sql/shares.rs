@@ -6,7 +6,8 @@ macro_rules! implement {
     () => {
         use super::users::lookup_user_id;
         use crate::store::sql::{json_text, now, parse_json};
-        use crate::store::{Share, ShareFilter, ShareStore, ShareWith, StoreError};
+        use crate::store::{Share, ShareCode, ShareFilter, ShareStore, ShareWith, StoreError};
+        use chrono::{DateTime, Utc};
         use sqlx::{QueryBuilder, Row};
 
         /// Shares joined with their server, owner, and user or group names.
@@ -74,39 +75,61 @@ macro_rules! implement {
             Ok(Some((row.try_get("id")?, parse_json(&row.try_get::<String, _>("scopes")?, "share scopes")?)))
         }
 
+        /// Add `scopes` to the share of `server_id` with `with` (creating it); its id.
+        async fn grant_in(conn: &mut Conn, server_id: i64, with: &ShareWith, scopes: &[String]) -> Result<i64, StoreError> {
+            let (column, id) = with_id(conn, with).await?;
+            match existing(conn, server_id, column, id).await? {
+                Some((share_id, mut held)) => {
+                    held.extend(scopes.iter().cloned());
+                    held.sort();
+                    held.dedup();
+                    sqlx::query("UPDATE shares SET scopes = $1 WHERE id = $2")
+                        .bind(json_text(&held))
+                        .bind(share_id)
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(share_id)
+                }
+                None => {
+                    let mut sorted = scopes.to_vec();
+                    sorted.sort();
+                    sorted.dedup();
+                    Ok(sqlx::query_scalar(&format!(
+                        "INSERT INTO shares (server_id, {column}, scopes, created_at) VALUES ($1, $2, $3, $4) RETURNING id"
+                    ))
+                    .bind(server_id)
+                    .bind(id)
+                    .bind(json_text(&sorted))
+                    .bind(now())
+                    .fetch_one(&mut *conn)
+                    .await?)
+                }
+            }
+        }
+
+        const SELECT_CODES: &str = "SELECT c.*, o.name AS owner, s.name AS server, s.url IS NOT NULL AS running \
+             FROM share_codes c JOIN servers s ON s.id = c.server_id JOIN users o ON o.id = s.user_id";
+
+        fn code_from_row(row: &DbRow) -> Result<ShareCode, StoreError> {
+            Ok(ShareCode {
+                id: row.try_get("id")?,
+                owner: row.try_get("owner")?,
+                server: row.try_get("server")?,
+                server_running: row.try_get("running")?,
+                scopes: parse_json(&row.try_get::<String, _>("scopes")?, "share code scopes")?,
+                created_at: row.try_get("created_at")?,
+                expires_at: row.try_get("expires_at")?,
+                exchange_count: row.try_get("exchange_count")?,
+                last_exchanged_at: row.try_get("last_exchanged_at")?,
+            })
+        }
+
         #[async_trait::async_trait]
         impl ShareStore for Backend {
             async fn grant_share(&self, owner: &str, server: &str, with: &ShareWith, scopes: &[String]) -> Result<Share, StoreError> {
                 let mut tx = self.write().await?;
                 let server_id = server_id(&mut tx, owner, server).await?;
-                let (column, id) = with_id(&mut tx, with).await?;
-                let share_id = match existing(&mut tx, server_id, column, id).await? {
-                    Some((share_id, mut held)) => {
-                        held.extend(scopes.iter().cloned());
-                        held.sort();
-                        held.dedup();
-                        sqlx::query("UPDATE shares SET scopes = $1 WHERE id = $2")
-                            .bind(json_text(&held))
-                            .bind(share_id)
-                            .execute(&mut *tx)
-                            .await?;
-                        share_id
-                    }
-                    None => {
-                        let mut sorted = scopes.to_vec();
-                        sorted.sort();
-                        sorted.dedup();
-                        sqlx::query_scalar(&format!(
-                            "INSERT INTO shares (server_id, {column}, scopes, created_at) VALUES ($1, $2, $3, $4) RETURNING id"
-                        ))
-                        .bind(server_id)
-                        .bind(id)
-                        .bind(json_text(&sorted))
-                        .bind(now())
-                        .fetch_one(&mut *tx)
-                        .await?
-                    }
-                };
+                let share_id = grant_in(&mut tx, server_id, with, scopes).await?;
                 let share = fetch_one(&mut tx, share_id).await?.expect("written above");
                 tx.commit().await?;
                 Ok(share)
@@ -172,6 +195,81 @@ macro_rules! implement {
                     scopes.extend(parse_json::<Vec<String>>(&raw, "share scopes")?);
                 }
                 Ok(scopes)
+            }
+
+            async fn create_share_code(&self, owner: &str, server: &str, code_hash: &str, scopes: &[String], expires_at: DateTime<Utc>) -> Result<ShareCode, StoreError> {
+                let mut tx = self.write().await?;
+                let server_id = server_id(&mut tx, owner, server).await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO share_codes (server_id, code_hash, scopes, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(server_id)
+                .bind(code_hash)
+                .bind(json_text(&scopes))
+                .bind(now())
+                .bind(expires_at)
+                .fetch_one(&mut *tx)
+                .await?;
+                let row = sqlx::query(&format!("{SELECT_CODES} WHERE c.id = $1")).bind(id).fetch_one(&mut *tx).await?;
+                let code = code_from_row(&row)?;
+                tx.commit().await?;
+                Ok(code)
+            }
+
+            async fn list_share_codes(&self, owner: &str, server: Option<&str>) -> Result<Vec<ShareCode>, StoreError> {
+                let mut q = QueryBuilder::<Db>::new(SELECT_CODES);
+                q.push(" WHERE o.name = ").push_bind(owner.to_owned());
+                if let Some(server) = server {
+                    q.push(" AND s.name = ").push_bind(server.to_owned());
+                }
+                q.push(" ORDER BY c.id");
+                let rows = q.build().fetch_all(&self.pool).await?;
+                rows.iter().map(code_from_row).collect()
+            }
+
+            async fn find_share_code(&self, code_hash: &str) -> Result<Option<ShareCode>, StoreError> {
+                let row = sqlx::query(&format!("{SELECT_CODES} WHERE c.code_hash = $1"))
+                    .bind(code_hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(code_from_row).transpose()
+            }
+
+            async fn delete_share_codes(&self, owner: &str, server: &str, id: Option<i64>, code_hash: Option<&str>) -> Result<u64, StoreError> {
+                let mut tx = self.write().await?;
+                let server_id = server_id(&mut tx, owner, server).await?;
+                let mut q = QueryBuilder::<Db>::new("DELETE FROM share_codes WHERE server_id = ");
+                q.push_bind(server_id);
+                if let Some(id) = id {
+                    q.push(" AND id = ").push_bind(id);
+                }
+                if let Some(hash) = code_hash {
+                    q.push(" AND code_hash = ").push_bind(hash.to_owned());
+                }
+                let done = q.build().execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn exchange_share_code(&self, id: i64, user: &str) -> Result<Share, StoreError> {
+                let mut tx = self.write().await?;
+                let row = sqlx::query("SELECT server_id, scopes FROM share_codes WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("share code {id}")))?;
+                let server_id: i64 = row.try_get("server_id")?;
+                let scopes: Vec<String> = parse_json(&row.try_get::<String, _>("scopes")?, "share code scopes")?;
+                let share_id = grant_in(&mut tx, server_id, &ShareWith::User(user.to_owned()), &scopes).await?;
+                sqlx::query("UPDATE share_codes SET exchange_count = exchange_count + 1, last_exchanged_at = $1 WHERE id = $2")
+                    .bind(now())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                let share = fetch_one(&mut tx, share_id).await?.expect("written above");
+                tx.commit().await?;
+                Ok(share)
             }
         }
     };
