@@ -1,7 +1,8 @@
 //! Every path the hub serves, in one table, under `base_url`.
 
 use crate::api::{
-    groups, info, oauth, proxy, servers, services, share_codes, shares, shutdown, tokens, users,
+    authorizations, groups, info, oauth, proxy, servers, services, share_codes, shares, shutdown,
+    tokens, users,
 };
 use crate::error::{ApiError, PageError};
 use crate::pages::{accept_share, home, login, set_password, tokens as token_page};
@@ -106,6 +107,12 @@ fn api() -> Router<AppState> {
             get(oauth::authorize).post(oauth::confirm),
         )
         .route("/oauth2/token", post(oauth::token))
+        .route("/authorizations/token", post(authorizations::token_post))
+        .route("/authorizations/token/{token}", get(authorizations::token))
+        .route(
+            "/authorizations/cookie/{name}/{value}",
+            get(authorizations::cookie),
+        )
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

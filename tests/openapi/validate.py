@@ -110,6 +110,8 @@ tok = check("post", "/users/{name}/tokens", "/users/oa-alice/tokens", 201, body=
 check("get", "/users/{name}/tokens", "/users/oa-alice/tokens", 200)
 if tok and "id" in tok:
     check("get", "/users/{name}/tokens/{token_id}", f"/users/oa-alice/tokens/{tok['id']}", 200)
+    check("get", "/authorizations/token/{token}", f"/authorizations/token/{tok['token']}", 200,
+          schema_override=resolve({"$ref": "#/components/schemas/User"}))
     check("delete", "/users/{name}/tokens/{token_id}", f"/users/oa-alice/tokens/{tok['id']}", 204)
 check("post", "/groups/{name}", "/groups/oa-staff", 201, body={"users": ["oa-alice"]})
 check("post", "/groups", "/groups", 201, body={"groups": ["oa-a", "oa-b"]})

@@ -1,6 +1,7 @@
 //! JupyterHub's REST API under `/hub/api`, one module per resource. Request bodies are read
 //! as bytes and parsed here, so every malformed body gets the same kind of 400.
 
+pub mod authorizations;
 pub mod groups;
 pub mod info;
 pub mod models;

@@ -367,11 +367,17 @@ pub async fn activity(
 
 /// `GET /user`: who the caller is, with its scopes.
 pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    identity_model(&state, &caller).await.map(Json)
+}
+
+/// Who `caller` is, with what it may read about itself and its expanded scopes, as
+/// `GET /user` answers (and the deprecated `/authorizations` endpoints).
+pub(crate) async fn identity_model(state: &AppState, caller: &Caller) -> Result<Value, ApiError> {
     let mut model = match &caller.identity {
         Identity::User { name, .. } => {
-            let user = find(&state, name).await?;
+            let user = find(state, name).await?;
             user_model(
-                &caller,
+                caller,
                 &state.urls,
                 &state.servers.pending_view(),
                 &user,
@@ -388,7 +394,7 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Va
                 .get_service(name)
                 .await?
                 .ok_or_else(|| ApiError::not_found(format!("No such service: {name}")))?;
-            service_model(&caller, &service)
+            service_model(caller, &service)
                 .unwrap_or_else(|| json!({"kind": "service", "name": service.name}))
         }
     };
@@ -401,7 +407,7 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Va
             obj.insert("token_last_activity".into(), iso(t).into());
         }
     }
-    Ok(Json(model))
+    Ok(model)
 }
 
 /// `POST /users/{name}/password-link` (ferrohub's own): issue a one-time link and PIN that let

@@ -84,6 +84,20 @@ impl Caller {
         }
     }
 
+    /// A user acting with everything it may do (a browser session).
+    pub async fn for_user(state: &AppState, user: crate::store::User) -> Result<Caller, ApiError> {
+        let scopes = roles::user_scopes(state.store.as_ref(), &user.name, user.admin).await?;
+        Ok(Caller {
+            identity: Identity::User {
+                name: user.name,
+                admin: user.admin,
+                groups: user.groups,
+            },
+            scopes,
+            token: None,
+        })
+    }
+
     /// Resolve a raw token into a caller; `None` when the token is unknown or expired.
     pub async fn from_token(state: &AppState, raw: &str) -> Result<Option<Caller>, ApiError> {
         let store = state.store.as_ref();
@@ -203,16 +217,6 @@ impl FromRequestParts<AppState> for Caller {
                 ));
             }
         }
-        let user = logged_in.user;
-        let scopes = roles::user_scopes(state.store.as_ref(), &user.name, user.admin).await?;
-        Ok(Caller {
-            identity: Identity::User {
-                name: user.name,
-                admin: user.admin,
-                groups: user.groups,
-            },
-            scopes,
-            token: None,
-        })
+        Caller::for_user(state, logged_in.user).await
     }
 }

@@ -81,9 +81,17 @@ pub async fn current(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<LoggedIn>, StoreError> {
-    let Some(value) = cookie_value(headers, COOKIE) else {
-        return Ok(None);
-    };
+    match cookie_value(headers, COOKIE) {
+        Some(value) => from_cookie_value(state, value).await,
+        None => Ok(None),
+    }
+}
+
+/// The session a login cookie's value names, if it is valid and unexpired.
+pub async fn from_cookie_value(
+    state: &AppState,
+    value: &str,
+) -> Result<Option<LoggedIn>, StoreError> {
     let Some(token) = verify(&state.cookie_secret, "session", value) else {
         return Ok(None);
     };
