@@ -12,6 +12,8 @@ echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+# The instant spawner exists only with `test-util` (benchmarks); keep it compiling and clean.
+cargo clippy -p ferrohub --features test-util --lib -- -D warnings
 echo "== cargo build (the end-to-end tests start these binaries)"
 cargo build --workspace --bins
 echo "== test images (the Docker spawner's end-to-end tests run them)"

@@ -4,15 +4,13 @@
 //! ends the session; invitation links with a PIN set passwords for the native authenticator.
 
 use ferrohub_e2e::browser::{Browser, Page};
-use ferrohub_e2e::{venv_bin, TestHub};
+use ferrohub_e2e::{singleuser_spawner_keys, TestHub};
 use reqwest::Method;
 use serde_json::json;
 
 const ADMIN_TOKEN: &str = "setup-token-2b8e4d6f0a1c3e5b";
 
 fn singleuser_config(authenticator: &str) -> String {
-    let singleuser = venv_bin("jupyterhub-singleuser");
-    let bin_dir = singleuser.parent().unwrap().display().to_string();
     format!(
         r#"
 [JupyterHub]
@@ -27,16 +25,13 @@ api_token = "{ADMIN_TOKEN}"
 admin = true
 
 [Spawner]
-cmd = ["{}"]
-args = ["--allow-root"]
-environment = {{ PATH = "{bin_dir}:/usr/local/bin:/usr/bin:/bin" }}
-http_timeout = 60
+{}http_timeout = 60
 
 [LocalProcessSpawner]
 home_dir_template = "home/{{username}}"
 interrupt_timeout = 3
 "#,
-        singleuser.display()
+        singleuser_spawner_keys()
     )
 }
 
@@ -70,7 +65,7 @@ async fn a_user_logs_in_starts_a_server_and_lands_in_it_through_oauth() {
     // Pages need a login: the home page sends an anonymous browser to the form.
     let anonymous = alice.get(&format!("{public}/hub/home")).await;
     assert!(
-        anonymous.url.contains("/hub/login?next="),
+        anonymous.url.contains("/hub/login?next=%2Fhub%2Fhome"),
         "{:?}",
         anonymous.hops
     );

@@ -3,7 +3,7 @@
 //! servers that outlive a hub killed with SIGKILL.
 
 use ferrohub_e2e::websocket::WebSocket;
-use ferrohub_e2e::{http, pid_alive, poll, signal_pid, venv_bin, TestHub};
+use ferrohub_e2e::{http, pid_alive, poll, signal_pid, singleuser_spawner_keys, venv_bin, TestHub};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -124,13 +124,7 @@ async fn get_text(url: &str, token: Option<&str>) -> (u16, String) {
 /// (process and route) after a stop.
 #[tokio::test]
 async fn real_singleuser_server_starts_answers_and_stops() {
-    let singleuser = venv_bin("jupyterhub-singleuser");
-    let venv_bin_dir = singleuser.parent().unwrap().display().to_string();
-    let spawner = format!(
-        "cmd = [\"{}\"]\nargs = [\"--allow-root\"]\nenvironment = {{ PATH = \"{venv_bin_dir}:/usr/local/bin:/usr/bin:/bin\" }}",
-        singleuser.display()
-    );
-    let hub = TestHub::start("spawn-real", &config(&spawner)).await;
+    let hub = TestHub::start("spawn-real", &config(&singleuser_spawner_keys())).await;
     create_user(&hub, "alice").await;
     create_user(&hub, "bob").await;
     let pid = start_and_wait(&hub, "alice").await;

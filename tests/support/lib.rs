@@ -362,3 +362,20 @@ impl TestHub {
         )
     }
 }
+
+/// `[Spawner]` keys that start a real `jupyterhub-singleuser` from the test venv (with the
+/// venv on its `PATH`, so it finds Python kernels; `--allow-root` because tests may run as
+/// root). Goes inside a `[Spawner]` table.
+pub fn singleuser_spawner_keys() -> String {
+    let singleuser = venv_bin("jupyterhub-singleuser");
+    let bin_dir = singleuser
+        .parent()
+        .expect("a venv bin dir")
+        .display()
+        .to_string();
+    format!(
+        "cmd = [\"{}\"]\nargs = [\"--allow-root\"]\n\
+         environment = {{ PATH = \"{bin_dir}:/usr/local/bin:/usr/bin:/bin\" }}\n",
+        singleuser.display()
+    )
+}

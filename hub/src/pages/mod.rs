@@ -138,7 +138,12 @@ impl FromRequestParts<AppState> for PageUser {
         match session::current(state, &parts.headers).await {
             Ok(Some(logged_in)) => Ok(PageUser(logged_in)),
             Ok(None) => {
-                let next = parts.uri.path_and_query().map_or("", |p| p.as_str());
+                // The full path: inside the nested `/hub` router, `parts.uri` lacks the prefix.
+                let uri = parts
+                    .extensions
+                    .get::<axum::extract::OriginalUri>()
+                    .map_or(&parts.uri, |o| &o.0);
+                let next = uri.path_and_query().map_or("", |p| p.as_str());
                 Err(login_redirect(state, next))
             }
             Err(e) => Err(PageError::from(e).into_response()),
