@@ -41,6 +41,7 @@ fn api() -> Router<AppState> {
             "/users/{name}/servers/{server_name}",
             get(servers::get_named)
                 .put(servers::create_named)
+                .patch(servers::update_named)
                 .post(servers::start_named)
                 .delete(servers::stop_named),
         )

@@ -292,3 +292,114 @@ async fn a_server_starts_stops_and_cannot_start_twice() {
         204
     );
 }
+
+#[tokio::test]
+async fn stopped_named_servers_can_be_renamed_and_edited() {
+    let hub = TestHub::new(&[
+        ("JupyterHub.allow_named_servers", "true"),
+        ("JupyterHub.named_server_limit_per_user", "2"),
+    ])
+    .await;
+    hub.user("alice", false).await;
+    let alice = hub.token("alice", &["inherit"]).await;
+    let r = hub
+        .call(
+            Method::PUT,
+            "/users/alice/servers/lab",
+            &alice,
+            Some(json!({"display_name": "My Lab"})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["display_name"], "My Lab");
+    hub.call(Method::PUT, "/users/alice/servers/other", &alice, None)
+        .await;
+
+    let r = hub
+        .call(
+            Method::PATCH,
+            "/users/alice/servers/lab",
+            &alice,
+            Some(json!({"name": "lab2", "user_options": {"gpu": 1}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        (r.body["name"].clone(), r.body["display_name"].clone()),
+        (json!("lab2"), json!("My Lab"))
+    );
+    assert_eq!(r.body["user_options"], json!({"gpu": 1}));
+    assert_error(
+        &hub.call(Method::GET, "/users/alice/servers/lab", &alice, None)
+            .await,
+        404,
+    );
+    assert_eq!(
+        hub.call(Method::GET, "/users/alice/servers/lab2", &alice, None)
+            .await
+            .status,
+        200
+    );
+
+    assert_error(
+        &hub.call(
+            Method::PATCH,
+            "/users/alice/servers/lab2",
+            &alice,
+            Some(json!({"name": "other"})),
+        )
+        .await,
+        409,
+    );
+    assert_error(
+        &hub.call(
+            Method::PATCH,
+            "/users/alice/servers/lab2",
+            &alice,
+            Some(json!({})),
+        )
+        .await,
+        400,
+    );
+    assert_error(
+        &hub.call(
+            Method::PATCH,
+            "/users/alice/servers/lab2",
+            &alice,
+            Some(json!({"name": "a b"})),
+        )
+        .await,
+        400,
+    );
+    assert_error(
+        &hub.call(
+            Method::PATCH,
+            "/users/alice/servers/lab2",
+            &alice,
+            Some(json!({"size": 1})),
+        )
+        .await,
+        400,
+    );
+    assert_error(
+        &hub.call(
+            Method::PATCH,
+            "/users/alice/servers/nope",
+            &alice,
+            Some(json!({"name": "x"})),
+        )
+        .await,
+        404,
+    );
+    let reader = hub.token("alice", &["read:servers!user=alice"]).await;
+    assert_error(
+        &hub.call(
+            Method::PATCH,
+            "/users/alice/servers/lab2",
+            &reader,
+            Some(json!({"name": "x"})),
+        )
+        .await,
+        403,
+    );
+}

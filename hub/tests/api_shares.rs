@@ -11,6 +11,7 @@ async fn with_server(hub: &TestHub, user: &str) {
     hub.user(user, false).await;
     let server = Server {
         name: String::new(),
+        display_name: String::new(),
         url: None,
         started: None,
         last_activity: None,

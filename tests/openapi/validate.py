@@ -130,6 +130,8 @@ check("get", "/services", "/services", 200, schema_override={
 check("put", "/users/{name}/servers/{server_name}", "/users/oa-alice/servers/lab", 201,
       body={"user_options": {"size": "s"}})
 check("get", "/users/{name}/servers/{server_name}", "/users/oa-alice/servers/lab", 200)
+check("patch", "/users/{name}/servers/{server_name}", "/users/oa-alice/servers/lab", 200,
+      body={"display_name": "The lab"})
 check("post", "/users/{name}/server", "/users/oa-alice/server", 201)
 check("get", "/users/{name}", "/users/oa-alice", 200)
 check("get", "/users", "/users?state=ready", 200)

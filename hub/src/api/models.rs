@@ -72,7 +72,7 @@ pub fn server_model(
     let running = server.url.is_some();
     let mut model = json!({
         "name": server.name,
-        "display_name": server.name,
+        "display_name": if server.display_name.is_empty() { &server.name } else { &server.display_name },
         "full_name": format!("{user}/{}", server.name),
         "ready": running && pending.is_none(),
         "stopped": !running && pending.is_none(),

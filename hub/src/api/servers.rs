@@ -49,26 +49,43 @@ fn record<'a>(user: &'a User, server: &str) -> Result<&'a Server, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("{} has no server named {server:?}", user.name)))
 }
 
-/// A start request's body: `{"display_name", "user_options"}`, or (as older clients send)
-/// the user options themselves.
-fn user_options(body: &JsonBody) -> Result<Option<Value>, ApiError> {
+/// A start or create request's body.
+#[derive(Debug, Default)]
+struct ServerRequest {
+    display_name: Option<String>,
+    user_options: Option<Value>,
+}
+
+/// Read `{"display_name", "user_options"}`, or (as older clients send) the user options
+/// themselves, as JupyterHub's `get_server_json_body`.
+fn server_request(body: &JsonBody) -> Result<ServerRequest, ApiError> {
     let Some(body) = parse_optional_body::<Value>(body)? else {
-        return Ok(None);
+        return Ok(ServerRequest::default());
     };
     let Value::Object(mut body) = body else {
         return Err(bad_request("Body must be a JSON object"));
     };
-    if body.get("display_name").is_some_and(|d| !d.is_string()) {
-        return Err(bad_request("display_name must be a string"));
+    let display_name = match body.remove("display_name") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(d)) => Some(d),
+        Some(_) => return Err(bad_request("display_name must be a string")),
+    };
+    if display_name.is_none() && !body.contains_key("user_options") {
+        let options = (!body.is_empty()).then_some(Value::Object(body));
+        return Ok(ServerRequest {
+            display_name,
+            user_options: options,
+        });
     }
-    if !body.contains_key("display_name") && !body.contains_key("user_options") {
-        return Ok(Some(Value::Object(body)));
-    }
-    match body.remove("user_options") {
-        None | Some(Value::Null) => Ok(None),
-        Some(options @ Value::Object(_)) => Ok(Some(options)),
-        Some(_) => Err(bad_request("user_options must be an object or null")),
-    }
+    let user_options = match body.remove("user_options") {
+        None | Some(Value::Null) => None,
+        Some(options @ Value::Object(_)) => Some(options),
+        Some(_) => return Err(bad_request("user_options must be an object or null")),
+    };
+    Ok(ServerRequest {
+        display_name,
+        user_options,
+    })
 }
 
 fn plain(status: StatusCode) -> Response {
@@ -83,7 +100,29 @@ async fn start_server(
     body: &JsonBody,
 ) -> Result<Response, ApiError> {
     let user = find_for_server(state, caller, name, server, "start:servers").await?;
-    let options = user_options(body)?;
+    let req = server_request(body)?;
+    if let Some(display_name) = req.display_name.filter(|_| !server.is_empty()) {
+        // Keep the display name the client gave (JupyterHub updates it on start).
+        state.servers.check_server_name(&user, server)?;
+        let mut record = user
+            .servers
+            .iter()
+            .find(|s| s.name == server)
+            .cloned()
+            .unwrap_or(Server {
+                name: server.to_owned(),
+                display_name: String::new(),
+                url: None,
+                started: None,
+                last_activity: None,
+                state: json!({}),
+                user_options: req.user_options.clone().unwrap_or_else(|| json!({})),
+            });
+        record.display_name = display_name;
+        state.store.save_server(&user.name, &record).await?;
+    }
+    let user = state.store.get_user(&user.name).await?.unwrap_or(user);
+    let options = req.user_options;
     Ok(
         match state
             .servers
@@ -220,9 +259,13 @@ pub async fn create_named(
         ));
     }
     state.servers.check_server_name(&user, &server)?;
-    let options = user_options(&body)?.unwrap_or_else(|| Value::Object(Map::new()));
+    let req = server_request(&body)?;
+    let options = req
+        .user_options
+        .unwrap_or_else(|| Value::Object(Map::new()));
     let created = Server {
         name: server.clone(),
+        display_name: req.display_name.unwrap_or_default(),
         url: None,
         started: None,
         last_activity: None,
@@ -302,4 +345,57 @@ async fn progress_of(
         body,
     )
         .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchServer {
+    name: Option<String>,
+    display_name: Option<String>,
+    user_options: Option<Map<String, Value>>,
+}
+
+/// `PATCH /users/{name}/servers/{server_name}`: rename a stopped server, or change its
+/// display name or saved options.
+pub async fn update_named(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, server)): Path<(String, String)>,
+    body: JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let user = find_for_server(&state, &caller, &name, &server, "start:servers").await?;
+    let req: PatchServer = super::parse_body(&body)?;
+    if req.name.is_none() && req.display_name.is_none() && req.user_options.is_none() {
+        return Err(bad_request("Must specify at least one field to modify."));
+    }
+    let mut current = record(&user, &server)?.clone();
+    if current.url.is_some() || state.servers.pending(&user.name, &server).is_some() {
+        return Err(bad_request(format!(
+            "{}'s server {server:?} is active. Please stop it before modifying it.",
+            user.name
+        )));
+    }
+    if let Some(new_name) = req.name.as_ref().filter(|n| **n != server) {
+        state.servers.check_named_server(&user, new_name, false)?;
+        if user.servers.iter().any(|s| &s.name == new_name) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!("User {name} already has server {new_name:?}"),
+            ));
+        }
+        state
+            .store
+            .rename_server(&user.name, &server, new_name)
+            .await?;
+        tracing::info!(by = %caller.name(), "renamed server {name}/{server} to {new_name}");
+        current.name = new_name.clone();
+    }
+    if let Some(options) = req.user_options {
+        current.user_options = Value::Object(options);
+    }
+    if let Some(display_name) = req.display_name {
+        current.display_name = display_name;
+    }
+    state.store.save_server(&user.name, &current).await?;
+    Ok(Json(model(&state, &caller, &user, &current)))
 }

@@ -93,6 +93,7 @@ impl Servers {
         if record.is_none() {
             let created = Server {
                 name: server.to_owned(),
+                display_name: String::new(),
                 url: None,
                 started: None,
                 last_activity: None,
@@ -194,6 +195,17 @@ impl Servers {
 
     /// Named-server rules, as JupyterHub's `_check_named_server_request`.
     pub fn check_server_name(&self, user: &User, server: &str) -> Result<(), ServerError> {
+        self.check_named_server(user, server, true)
+    }
+
+    /// The rules for a named server; `check_limit` is off when renaming one (the count
+    /// stays the same).
+    pub fn check_named_server(
+        &self,
+        user: &User,
+        server: &str,
+        check_limit: bool,
+    ) -> Result<(), ServerError> {
         if server.is_empty() {
             return Ok(());
         }
@@ -210,7 +222,7 @@ impl Servers {
         let limit = self.config.hub.named_server_limit_per_user;
         let named = user.servers.iter().filter(|s| !s.name.is_empty()).count();
         let exists = user.servers.iter().any(|s| s.name == server);
-        if limit > 0 && !exists && named >= limit as usize {
+        if check_limit && limit > 0 && !exists && named >= limit as usize {
             return Err(ServerError::NamedServerLimit {
                 user: user.name.clone(),
                 limit,
@@ -286,6 +298,7 @@ impl Servers {
             .map_err(internal)?;
         let mut record = Server {
             name: key.server.clone(),
+            display_name: String::new(),
             url: None,
             started: None,
             last_activity: None,

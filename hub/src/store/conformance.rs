@@ -142,6 +142,7 @@ async fn servers_and_activity(store: &dyn Store) {
     let t0 = chrono::Utc::now();
     let running = Server {
         name: String::new(),
+        display_name: String::new(),
         url: Some("http://127.0.0.1:9999/user/dora/".into()),
         started: Some(t0),
         last_activity: Some(t0),
@@ -151,6 +152,7 @@ async fn servers_and_activity(store: &dyn Store) {
     store.save_server("dora", &running).await.unwrap();
     let stopped = Server {
         name: "lab".into(),
+        display_name: String::new(),
         url: None,
         ..running.clone()
     };
@@ -162,6 +164,7 @@ async fn servers_and_activity(store: &dyn Store) {
     // Live servers: running ones and ones with a saved state; not stopped, stateless ones.
     let idle = Server {
         name: "idle".into(),
+        display_name: String::new(),
         url: None,
         state: json!({}),
         ..running.clone()
@@ -571,6 +574,7 @@ async fn shares(store: &dyn Store) {
         .unwrap();
     let server = Server {
         name: String::new(),
+        display_name: String::new(),
         url: Some("http://127.0.0.1:1/".into()),
         started: None,
         last_activity: None,

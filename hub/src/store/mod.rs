@@ -68,6 +68,9 @@ pub trait UserStore: Send + Sync {
     /// Every server that runs or was being started (a `url` or a saved spawner `state`),
     /// with its user's name.
     async fn live_servers(&self) -> Result<Vec<(String, Server)>, StoreError>;
+    /// Rename a server; `NotFound` for no such server, `Conflict` if the name is taken.
+    async fn rename_server(&self, user: &str, name: &str, new_name: &str)
+        -> Result<(), StoreError>;
     /// Forget a server; `NotFound` if the user has no server of that name.
     async fn delete_server(&self, user: &str, name: &str) -> Result<(), StoreError>;
     /// Record activity: the user's `last_activity` and that of the named servers move

@@ -31,6 +31,8 @@ impl User {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Server {
     pub name: String,
+    /// What pages show; empty means the name.
+    pub display_name: String,
     pub url: Option<String>,
     pub started: Option<DateTime<Utc>>,
     pub last_activity: Option<DateTime<Utc>>,

@@ -103,6 +103,7 @@ macro_rules! implement {
         fn server_from_row(row: &DbRow) -> Result<Server, StoreError> {
             Ok(Server {
                 name: row.try_get("name")?,
+                display_name: row.try_get("display_name")?,
                 url: row.try_get("url")?,
                 started: row.try_get("started")?,
                 last_activity: row.try_get("last_activity")?,
@@ -242,10 +243,11 @@ macro_rules! implement {
                 let mut tx = self.write().await?;
                 let id = lookup_user_id(&mut tx, user).await?;
                 sqlx::query(
-                    "INSERT INTO servers (user_id, name, state, user_options, url, started, last_activity) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, name) DO UPDATE SET \
+                    "INSERT INTO servers (user_id, name, state, user_options, url, started, last_activity, display_name) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (user_id, name) DO UPDATE SET \
                      state = excluded.state, user_options = excluded.user_options, url = excluded.url, \
-                     started = excluded.started, last_activity = excluded.last_activity",
+                     started = excluded.started, last_activity = excluded.last_activity, \
+                     display_name = excluded.display_name",
                 )
                 .bind(id)
                 .bind(&server.name)
@@ -254,6 +256,7 @@ macro_rules! implement {
                 .bind(&server.url)
                 .bind(server.started)
                 .bind(server.last_activity)
+                .bind(&server.display_name)
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
@@ -272,6 +275,23 @@ macro_rules! implement {
                     out.push((row.try_get("user_name")?, server_from_row(&row)?));
                 }
                 Ok(out)
+            }
+
+            async fn rename_server(&self, user: &str, name: &str, new_name: &str) -> Result<(), StoreError> {
+                let mut tx = self.write().await?;
+                let id = lookup_user_id(&mut tx, user).await?;
+                let done = sqlx::query("UPDATE servers SET name = $1 WHERE user_id = $2 AND name = $3")
+                    .bind(new_name)
+                    .bind(id)
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(conflict_or(|| format!("server {user}/{new_name}")))?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound(format!("server {user}/{name}")));
+                }
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn delete_server(&self, user: &str, name: &str) -> Result<(), StoreError> {
