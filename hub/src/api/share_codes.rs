@@ -3,7 +3,7 @@
 //! is in the response that issues it and nowhere else.
 
 use super::models::iso;
-use super::shares::{apply_filter, respond_list, server_for, PageQuery, SharedServer};
+use super::shares::{grantable_scopes, respond_list, server_for, PageQuery, SharedServer};
 use super::{bad_request, parse_optional_body, JsonBody};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -14,7 +14,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use chrono::{Duration, Utc};
-use ferrohub_shared::scopes::Target;
 use ferrohub_shared::secret::{random_hex, sha256_hex};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -117,33 +116,7 @@ pub async fn issue(
             "expires_in must be between {MIN_EXPIRES} and {MAX_EXPIRES} seconds"
         )));
     }
-    let requested = match req.scopes {
-        Some(s) if !s.is_empty() => s,
-        _ => vec![format!("access:servers!server={owner}/{server}")],
-    };
-    let scopes = apply_filter(&requested, &owner, &server).map_err(bad_request)?;
-    let groups = state
-        .store
-        .get_user(&owner)
-        .await?
-        .map(|u| u.groups)
-        .unwrap_or_default();
-    for scope in &scopes {
-        let base = scope.split('!').next().unwrap_or(scope);
-        if !caller.scopes.allows(
-            base,
-            Target::Server {
-                user: &owner,
-                server: &server,
-                groups: &groups,
-            },
-        ) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!("Do not have permission to grant share with scope {scope}"),
-            ));
-        }
-    }
+    let scopes = grantable_scopes(&state, &caller, &owner, &server, req.scopes).await?;
     let code = random_hex(32);
     let expires_at = Utc::now() + Duration::seconds(i64::try_from(expires_in).unwrap_or(86_400));
     let stored = state

@@ -117,6 +117,44 @@ pub fn apply_filter(scopes: &[String], owner: &str, server: &str) -> Result<Vec<
     Ok(out)
 }
 
+/// The scopes a share (or share code) of `owner/server` grants: those requested (default:
+/// access to the server), narrowed to the server; 400 for ones that cannot be, 403 for ones
+/// the caller does not hold there itself.
+pub(crate) async fn grantable_scopes(
+    state: &AppState,
+    caller: &Caller,
+    owner: &str,
+    server: &str,
+    requested: Option<Vec<String>>,
+) -> Result<Vec<String>, ApiError> {
+    let requested = match requested {
+        Some(s) if !s.is_empty() => s,
+        _ => vec![format!("access:servers!server={owner}/{server}")],
+    };
+    let scopes = apply_filter(&requested, owner, server).map_err(bad_request)?;
+    let groups = state
+        .store
+        .get_user(owner)
+        .await?
+        .map(|u| u.groups)
+        .unwrap_or_default();
+    let target = Target::Server {
+        user: owner,
+        server,
+        groups: &groups,
+    };
+    for scope in &scopes {
+        let base = scope.split('!').next().unwrap_or(scope);
+        if !caller.scopes.allows(base, target) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("Do not have permission to grant share with scope {scope}"),
+            ));
+        }
+    }
+    Ok(scopes)
+}
+
 /// The caller must hold `scope` for the owner's server; 404 for an unknown owner or server.
 pub(crate) async fn server_for(
     state: &AppState,
@@ -217,33 +255,7 @@ pub async fn grant(
     server_for(&state, &caller, &owner, &server, "shares").await?;
     let req: ShareRequest = parse_body(&body)?;
     let with = req.with()?;
-    let requested = match &req.scopes {
-        Some(s) if !s.is_empty() => s.clone(),
-        _ => vec![format!("access:servers!server={owner}/{server}")],
-    };
-    let scopes = apply_filter(&requested, &owner, &server).map_err(bad_request)?;
-    let owner_groups = state
-        .store
-        .get_user(&owner)
-        .await?
-        .map(|u| u.groups)
-        .unwrap_or_default();
-    for scope in &scopes {
-        let base = scope.split('!').next().unwrap_or(scope);
-        if !caller.scopes.allows(
-            base,
-            Target::Server {
-                user: &owner,
-                server: &server,
-                groups: &owner_groups,
-            },
-        ) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!("Do not have permission to grant share with scope {scope}"),
-            ));
-        }
-    }
+    let scopes = grantable_scopes(&state, &caller, &owner, &server, req.scopes.clone()).await?;
     match &with {
         ShareWith::User(u) => {
             let groups = state

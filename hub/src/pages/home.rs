@@ -102,8 +102,10 @@ async fn render_home(
                 (None, true) => "running",
                 (None, false) => "stopped",
             };
+            let display_name = record.map_or("", |s| s.display_name.as_str());
             context! {
                 name,
+                display_name => if display_name.is_empty() { name.as_str() } else { display_name },
                 status,
                 url => state.urls.server(&user.name, name),
                 pending_url => pending_url(state, &user.name, name),
