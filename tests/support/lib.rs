@@ -258,11 +258,18 @@ pub struct TestHub {
     pub hub_port: u16,
     pub proxy_api: u16,
     pub dir: ScratchDir,
+    /// `base_url`, `/` unless started with [`TestHub::start_at`].
+    pub base: String,
 }
 
 impl TestHub {
     /// Start `ferrohub` with `config` (TOML) and wait until it answers through its proxy.
     pub async fn start(label: &str, config: &str) -> TestHub {
+        Self::start_at(label, config, "/").await
+    }
+
+    /// Start a hub whose configuration sets `base_url` to `base` (e.g. `/jupyter/`).
+    pub async fn start_at(label: &str, config: &str, base: &str) -> TestHub {
         let dir = ScratchDir::new(label);
         std::fs::write(dir.path().join("jupyterhub_config.toml"), config).unwrap();
         let (public, hub_port, proxy_api) = (free_port(), free_port(), free_port());
@@ -273,6 +280,7 @@ impl TestHub {
             hub_port,
             proxy_api,
             dir,
+            base: base.to_owned(),
         };
         hub.wait_healthy().await;
         hub
@@ -309,7 +317,7 @@ impl TestHub {
 
     async fn wait_healthy(&self) {
         let client = http();
-        let health = format!("{}/hub/health", self.public_url());
+        let health = format!("{}{}hub/health", self.public_url(), self.base);
         let out = self.process.output.clone();
         poll(
             Duration::from_secs(30),
@@ -336,7 +344,7 @@ impl TestHub {
 
     /// The REST API root through the proxy, e.g. for JupyterHub's clients.
     pub fn api_url(&self) -> String {
-        format!("{}/hub/api", self.public_url())
+        format!("{}{}hub/api", self.public_url(), self.base)
     }
 
     /// Call the API with `token`; returns status and JSON body (`null` when empty).
