@@ -61,6 +61,29 @@ async fn token_command_mints_a_token_the_running_hub_accepts() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scope"));
 
+    // A password link for a user who forgot the password: a URL and a PIN.
+    let out = run(&["password-link", "nobody"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such user: nobody"));
+    let out = run(&["password-link", "admin"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let link = printed.lines().next().unwrap_or("");
+    let path = &link[link
+        .find("/hub/set-password?token=")
+        .expect("a set-password link")..];
+    assert!(
+        printed
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("PIN: ")),
+        "{printed}"
+    );
+
     let client = http();
     let url = format!("http://127.0.0.1:{public}/hub/api/user");
     poll(
@@ -83,6 +106,13 @@ async fn token_command_mints_a_token_the_running_hub_accepts() {
         .await
         .unwrap();
     assert_eq!(me["name"], "admin");
+    let page = client
+        .get(format!("http://127.0.0.1:{public}{path}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200, "the printed link works");
+
     let scopes: Vec<&str> = me["scopes"]
         .as_array()
         .unwrap()

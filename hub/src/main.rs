@@ -61,6 +61,12 @@ enum Command {
         #[arg(long, value_name = "SECONDS")]
         expires_in: Option<u64>,
     },
+    /// Print a one-time link and PIN that let an existing user set a (new) password, for
+    /// the native authenticator: an invitation, or a reset for a forgotten password.
+    PasswordLink {
+        /// The user who will set the password.
+        user: String,
+    },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -195,6 +201,7 @@ async fn real_main() -> anyhow::Result<()> {
         }) => {
             return mint_token(&config, user, scopes, note, expires_in).await;
         }
+        Some(Command::PasswordLink { user }) => return password_link(&config, &user).await,
         None => {}
     }
 
@@ -250,6 +257,22 @@ async fn mint_token(
     };
     let (token, _) = mint(store.as_ref(), request).await?;
     println!("{}", token.expose());
+    Ok(())
+}
+
+/// `ferrohub password-link USER`: print a link and its PIN (to be handed over separately).
+async fn password_link(config: &HubConfig, user: &str) -> anyhow::Result<()> {
+    let store = ferrohub::store::open(&config.db_url()).await?;
+    let Some(record) = store.get_user(user).await? else {
+        anyhow::bail!("no such user: {user} (create it first, e.g. through the API)");
+    };
+    let hours = config.native_authenticator.link_lifetime_hours;
+    let link = ferrohub::auth::password_links::issue(store.as_ref(), &record, hours).await?;
+    println!("{}", link.url(&config.public_url(), &config.hub.base_url));
+    println!(
+        "PIN: {} (valid for {hours} hours; give it to {user} separately)",
+        link.pin.expose()
+    );
     Ok(())
 }
 
