@@ -403,3 +403,45 @@ async fn stopped_named_servers_can_be_renamed_and_edited() {
         403,
     );
 }
+
+#[tokio::test]
+async fn a_started_named_server_keeps_its_display_name() {
+    let cmd = tiny_cmd();
+    let hub = TestHub::new(&[
+        ("JupyterHub.allow_named_servers", "true"),
+        ("Spawner.cmd", &cmd),
+    ])
+    .await;
+    hub.user("alice", false).await;
+    let alice = hub.token("alice", &["inherit"]).await;
+    let r = hub
+        .call(
+            Method::PUT,
+            "/users/alice/servers/lab",
+            &alice,
+            Some(json!({"display_name": "My Lab"})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = hub
+        .call(Method::POST, "/users/alice/servers/lab", &alice, None)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = hub
+        .call(Method::GET, "/users/alice/servers/lab", &alice, None)
+        .await;
+    assert_eq!(
+        (r.body["ready"].clone(), r.body["display_name"].clone()),
+        (json!(true), json!("My Lab"))
+    );
+    assert_eq!(
+        hub.call(Method::DELETE, "/users/alice/servers/lab", &alice, None)
+            .await
+            .status,
+        204
+    );
+    let r = hub
+        .call(Method::GET, "/users/alice/servers/lab", &alice, None)
+        .await;
+    assert_eq!(r.body["display_name"], "My Lab", "stopping keeps it too");
+}

@@ -101,27 +101,27 @@ async fn start_server(
 ) -> Result<Response, ApiError> {
     let user = find_for_server(state, caller, name, server, "start:servers").await?;
     let req = server_request(body)?;
-    if let Some(display_name) = req.display_name.filter(|_| !server.is_empty()) {
-        // Keep the display name the client gave (JupyterHub updates it on start).
-        state.servers.check_server_name(&user, server)?;
-        let mut record = user
-            .servers
-            .iter()
-            .find(|s| s.name == server)
-            .cloned()
-            .unwrap_or(Server {
-                name: server.to_owned(),
-                display_name: String::new(),
-                url: None,
-                started: None,
-                last_activity: None,
-                state: json!({}),
-                user_options: req.user_options.clone().unwrap_or_else(|| json!({})),
-            });
-        record.display_name = display_name;
-        state.store.save_server(&user.name, &record).await?;
-    }
-    let user = state.store.get_user(&user.name).await?.unwrap_or(user);
+    let user = match req.display_name.filter(|_| !server.is_empty()) {
+        Some(display_name) => {
+            // Keep the display name the client gave (JupyterHub updates it on start).
+            state.servers.check_server_name(&user, server)?;
+            let mut record = user
+                .servers
+                .iter()
+                .find(|s| s.name == server)
+                .cloned()
+                .unwrap_or_else(|| {
+                    Server::stopped(
+                        server,
+                        req.user_options.clone().unwrap_or_else(|| json!({})),
+                    )
+                });
+            record.display_name = display_name;
+            state.store.save_server(&user.name, &record).await?;
+            state.store.get_user(&user.name).await?.unwrap_or(user)
+        }
+        None => user,
+    };
     let options = req.user_options;
     Ok(
         match state
@@ -152,9 +152,6 @@ pub async fn start_named(
     Path((name, server)): Path<(String, String)>,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
-    if server.is_empty() {
-        return Err(bad_request("A named server needs a name"));
-    }
     start_server(&state, &caller, &name, &server, &body).await
 }
 
@@ -264,13 +261,8 @@ pub async fn create_named(
         .user_options
         .unwrap_or_else(|| Value::Object(Map::new()));
     let created = Server {
-        name: server.clone(),
         display_name: req.display_name.unwrap_or_default(),
-        url: None,
-        started: None,
-        last_activity: None,
-        state: json!({}),
-        user_options: options,
+        ..Server::stopped(&server, options)
     };
     state.store.save_server(&user.name, &created).await?;
     Ok((

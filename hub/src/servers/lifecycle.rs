@@ -55,9 +55,13 @@ impl Servers {
                 return Err(ServerError::AlreadyRunning(key));
             }
         }
-        let user_options = user_options
-            .or_else(|| record.map(|s| s.user_options.clone()))
-            .unwrap_or_else(|| json!({}));
+        // What is kept of the record (its display name) with the options of this start.
+        let mut base = record
+            .cloned()
+            .unwrap_or_else(|| Server::stopped(server, json!({})));
+        if let Some(options) = user_options {
+            base.user_options = options;
+        }
         let pending = {
             let mut map = self.pending_map();
             if let Some(p) = map.get(&key) {
@@ -91,23 +95,13 @@ impl Servers {
         }
         // The record exists before this returns, so the server shows up (pending) at once.
         if record.is_none() {
-            let created = Server {
-                name: server.to_owned(),
-                display_name: String::new(),
-                url: None,
-                started: None,
-                last_activity: None,
-                state: json!({}),
-                user_options: user_options.clone(),
-            };
-            if let Err(e) = self.store.save_server(&user.name, &created).await {
+            if let Err(e) = self.store.save_server(&user.name, &base).await {
                 self.pending_map().remove(&key);
                 return Err(e.into());
             }
         }
         let this = self.clone();
-        let mut task =
-            tokio::spawn(async move { this.run_spawn(key, user_options, pending).await });
+        let mut task = tokio::spawn(async move { this.run_spawn(key, base, pending).await });
         match tokio::time::timeout(wait, &mut task).await {
             Err(_) => Ok(SpawnOutcome::Pending),
             Ok(Ok(Ok(()))) => Ok(SpawnOutcome::Ready),
@@ -256,11 +250,11 @@ impl Servers {
     async fn run_spawn(
         self: Arc<Self>,
         key: ServerKey,
-        user_options: Value,
+        base: Server,
         pending: Pending,
     ) -> Result<(), String> {
         let started = Instant::now();
-        let result = self.spawn_steps(&key, user_options, &pending).await;
+        let result = self.spawn_steps(&key, base, &pending).await;
         self.remember_finished(key.clone(), pending.progress.clone());
         self.pending_map().remove(&key);
         match &result {
@@ -286,7 +280,7 @@ impl Servers {
     async fn spawn_steps(
         &self,
         key: &ServerKey,
-        user_options: Value,
+        base: Server,
         pending: &Pending,
     ) -> Result<String, String> {
         let progress = &pending.progress;
@@ -296,14 +290,10 @@ impl Servers {
             .new_server_token(key, &prefix)
             .await
             .map_err(internal)?;
+        // A fresh attempt: nothing of an earlier run is kept but the name and display name.
         let mut record = Server {
-            name: key.server.clone(),
-            display_name: String::new(),
-            url: None,
-            started: None,
-            last_activity: None,
-            state: json!({}),
-            user_options: user_options.clone(),
+            display_name: base.display_name,
+            ..Server::stopped(&key.server, base.user_options)
         };
         self.store
             .save_server(&key.user, &record)
@@ -314,7 +304,7 @@ impl Servers {
             server_name: key.server.clone(),
             base_url: prefix.clone(),
             env: contract::environment(&self.config, &key.user, &key.server, &prefix, &token),
-            user_options,
+            user_options: record.user_options.clone(),
         };
         progress.report(ProgressEvent::step(10, "Starting the server"));
         let start_timeout = Duration::from_secs(self.config.spawner.start_timeout);

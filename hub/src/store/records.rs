@@ -40,6 +40,21 @@ pub struct Server {
     pub user_options: Value,
 }
 
+impl Server {
+    /// A server record that is not running, named `name`, with these saved options.
+    pub fn stopped(name: &str, user_options: Value) -> Server {
+        Server {
+            name: name.to_owned(),
+            display_name: String::new(),
+            url: None,
+            started: None,
+            last_activity: None,
+            state: Value::Object(Map::new()),
+            user_options,
+        }
+    }
+}
+
 /// A user to create.
 #[derive(Debug, Clone)]
 pub struct CreateUserRequest {
