@@ -3,7 +3,9 @@
 //! is in the response that issues it and nowhere else.
 
 use super::models::iso;
-use super::shares::{grantable_scopes, respond_list, server_for, PageQuery, SharedServer};
+use super::shares::{
+    grantable_scopes, respond_list, server_for, shared_server_model, PageQuery, SharedServer,
+};
 use super::{bad_request, parse_optional_body, JsonBody};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -25,13 +27,7 @@ const DEFAULT_EXPIRES: u64 = 86_400;
 
 pub(crate) fn code_model(state: &AppState, code: &ShareCode) -> Value {
     json!({
-        "server": {
-            "user": { "name": code.owner },
-            "name": code.server,
-            "url": state.urls.server(&code.owner, &code.server),
-            "full_url": Value::Null,
-            "ready": code.server_running,
-        },
+        "server": shared_server_model(state, &code.owner, &code.server, code.server_running),
         "scopes": code.scopes,
         "id": format!("sc_{}", code.id),
         "created_at": iso(code.created_at),
@@ -51,12 +47,7 @@ pub async fn list_owner(
 ) -> Result<Response, ApiError> {
     let user = super::users::find_for(&state, &caller, &owner, "read:shares").await?;
     let codes = state.store.list_share_codes(&user.name, None).await?;
-    let now = Utc::now();
-    let models = codes
-        .iter()
-        .filter(|c| c.expires_at > now)
-        .map(|c| code_model(&state, c))
-        .collect();
+    let models = codes.iter().map(|c| code_model(&state, c)).collect();
     respond_list(
         &state,
         &headers,
@@ -77,12 +68,7 @@ pub async fn list_server(
     let (_, owner, server) = path.parts();
     server_for(&state, &caller, &owner, &server, "read:shares").await?;
     let codes = state.store.list_share_codes(&owner, Some(&server)).await?;
-    let now = Utc::now();
-    let models = codes
-        .iter()
-        .filter(|c| c.expires_at > now)
-        .map(|c| code_model(&state, c))
-        .collect();
+    let models = codes.iter().map(|c| code_model(&state, c)).collect();
     respond_list(
         &state,
         &headers,

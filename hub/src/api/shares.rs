@@ -17,6 +17,22 @@ use ferrohub_shared::scopes::{is_known, Filter, Scope, Target};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+/// The truncated server model shares and share codes carry, as JupyterHub's.
+pub(crate) fn shared_server_model(
+    state: &AppState,
+    owner: &str,
+    server: &str,
+    running: bool,
+) -> Value {
+    json!({
+        "user": { "name": owner },
+        "name": server,
+        "url": state.urls.server(owner, server),
+        "full_url": Value::Null,
+        "ready": running,
+    })
+}
+
 /// A share as JupyterHub shows it, with a truncated model of the server.
 pub(crate) fn share_model(state: &AppState, share: &Share) -> Value {
     let (user, group) = match &share.with {
@@ -24,13 +40,7 @@ pub(crate) fn share_model(state: &AppState, share: &Share) -> Value {
         ShareWith::Group(g) => (Value::Null, json!({ "name": g })),
     };
     json!({
-        "server": {
-            "user": { "name": share.owner },
-            "name": share.server,
-            "url": state.urls.server(&share.owner, &share.server),
-            "full_url": Value::Null,
-            "ready": share.server_running,
-        },
+        "server": shared_server_model(state, &share.owner, &share.server, share.server_running),
         "scopes": share.scopes,
         "user": user,
         "group": group,

@@ -38,6 +38,19 @@ struct Form<'a> {
     done: bool,
 }
 
+impl Form<'_> {
+    /// The page for a link that cannot be used: why, and no form.
+    fn refused(error: &str) -> Form<'static> {
+        Form {
+            token: "",
+            user_name: None,
+            error: Some(error.to_owned()),
+            burnt: true,
+            done: false,
+        }
+    }
+}
+
 fn render(
     state: &AppState,
     headers: &HeaderMap,
@@ -83,13 +96,7 @@ pub async fn form(
         .find_password_link(&sha256_hex(token.as_bytes()))
         .await?;
     if let Some(problem) = unusable(link.as_ref()) {
-        let f = Form {
-            token: "",
-            user_name: None,
-            error: Some(problem.into()),
-            burnt: true,
-            done: false,
-        };
+        let f = Form::refused(problem);
         return render(&state, &headers, StatusCode::GONE, f);
     }
     let f = Form {
@@ -117,13 +124,7 @@ pub async fn submit(
         .find_password_link(&sha256_hex(token.as_bytes()))
         .await?;
     if let Some(problem) = unusable(link.as_ref()) {
-        let f = Form {
-            token: "",
-            user_name: None,
-            error: Some(problem.into()),
-            burnt: true,
-            done: false,
-        };
+        let f = Form::refused(problem);
         return render(&state, &headers, StatusCode::GONE, f);
     }
     let link = link.expect("usable links exist");
@@ -140,13 +141,7 @@ pub async fn submit(
         tracing::warn!(user = %link.user, attempts, "wrong PIN on a password link");
         if attempts >= limit {
             let error = "Too many wrong PINs: this link no longer works. Ask an administrator for a new one.";
-            let f = Form {
-                token: "",
-                user_name: None,
-                error: Some(error.into()),
-                burnt: true,
-                done: false,
-            };
+            let f = Form::refused(error);
             return render(&state, &headers, StatusCode::FORBIDDEN, f);
         }
         let left = limit - attempts;
@@ -171,13 +166,7 @@ pub async fn submit(
     }
     let hash = passwords::hash(password).await;
     if !state.store.use_password_link(link.id, &hash).await? {
-        let f = Form {
-            token: "",
-            user_name: None,
-            error: Some("This link has already been used.".into()),
-            burnt: true,
-            done: false,
-        };
+        let f = Form::refused("This link has already been used.");
         return render(&state, &headers, StatusCode::GONE, f);
     }
     tracing::info!(user = %link.user, "password set through a one-time link");

@@ -700,13 +700,25 @@ async fn shares(store: &dyn Store) {
     let counted = store.find_share_code("code-hash").await.unwrap().unwrap();
     assert_eq!(counted.exchange_count, 1);
     assert!(counted.last_exchanged_at.is_some());
+    let past = chrono::Utc::now() - Duration::hours(1);
+    store
+        .create_share_code(
+            "owen",
+            "",
+            "expired-hash",
+            std::slice::from_ref(&access),
+            past,
+        )
+        .await
+        .unwrap();
     assert_eq!(
         store
             .list_share_codes("owen", Some(""))
             .await
             .unwrap()
             .len(),
-        1
+        1,
+        "expired codes are not listed"
     );
     assert_eq!(
         store

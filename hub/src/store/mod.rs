@@ -227,7 +227,7 @@ pub trait ShareStore: Send + Sync {
         scopes: &[String],
         expires_at: DateTime<Utc>,
     ) -> Result<ShareCode, StoreError>;
-    /// Share codes of the owner's servers (one server with `Some`), oldest first.
+    /// Unexpired share codes of the owner's servers (one server with `Some`), oldest first.
     async fn list_share_codes(
         &self,
         owner: &str,

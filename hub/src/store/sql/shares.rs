@@ -220,6 +220,7 @@ macro_rules! implement {
             async fn list_share_codes(&self, owner: &str, server: Option<&str>) -> Result<Vec<ShareCode>, StoreError> {
                 let mut q = QueryBuilder::<Db>::new(SELECT_CODES);
                 q.push(" WHERE o.name = ").push_bind(owner.to_owned());
+                q.push(" AND c.expires_at > ").push_bind(now());
                 if let Some(server) = server {
                     q.push(" AND s.name = ").push_bind(server.to_owned());
                 }
