@@ -7,6 +7,7 @@
 //! - [`routes`]: route specs and the configurable-http-proxy REST wire types.
 //! - [`proxy_client`]: a client for that REST API, used by the hub and the manager.
 //! - [`scopes`]: JupyterHub's scope vocabulary, expansion and access checks.
+//! - [`signed`]: values signed with a key, for cookies and OAuth state.
 //! - [`api_error`]: JupyterHub's `{"status", "message"}` error body.
 //!
 //! This crate is a leaf: no web framework, database or Docker client lives here.
@@ -18,6 +19,7 @@ pub mod proxy_client;
 pub mod routes;
 pub mod scopes;
 pub mod secret;
+pub mod signed;
 
 /// The version every binary reports (`--version`, `X-JupyterHub-Version` carries JupyterHub's).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

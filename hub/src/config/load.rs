@@ -115,6 +115,7 @@ const TABLES: &[&str] = &[
     "GenericOAuthenticator",
     "LocalProcessSpawner",
     "DockerSpawner",
+    "ManagerSpawner",
 ];
 
 fn canonical_table(name: &str) -> Option<&'static str> {

@@ -42,6 +42,8 @@ pub struct HubConfig {
     pub local_process_spawner: LocalProcessSpawnerConfig,
     #[serde(rename = "DockerSpawner", default)]
     pub docker_spawner: DockerSpawnerConfig,
+    #[serde(rename = "ManagerSpawner", default)]
+    pub manager_spawner: ManagerSpawnerConfig,
 }
 
 /// `[JupyterHub]`: the application as a whole.
@@ -402,6 +404,27 @@ impl Default for LocalProcessSpawnerConfig {
             kill_timeout: 5,
             home_dir_template: String::new(),
             log_dir: PathBuf::from("server-logs"),
+        }
+    }
+}
+
+/// `[ManagerSpawner]`: each server is a `ferrohub-manager` process, run as the local spawner
+/// runs processes (`[LocalProcessSpawner]` and `[Spawner]` apply, except `cmd` and `args`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ManagerSpawnerConfig {
+    /// The manager's command; a bare `ferrohub-manager` is found beside the `ferrohub` binary
+    /// first, then on `PATH`.
+    pub cmd: Vec<String>,
+    /// Extra arguments after `cmd`.
+    pub args: Vec<String>,
+}
+
+impl Default for ManagerSpawnerConfig {
+    fn default() -> Self {
+        ManagerSpawnerConfig {
+            cmd: vec!["ferrohub-manager".into()],
+            args: Vec::new(),
         }
     }
 }

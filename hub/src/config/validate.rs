@@ -8,10 +8,10 @@ use url::Url;
 /// The authenticators and spawners this build provides.
 pub const AUTHENTICATORS: &[&str] = &["native", "dummy", "oauth"];
 #[cfg(not(feature = "test-util"))]
-pub const SPAWNERS: &[&str] = &["local", "docker"];
+pub const SPAWNERS: &[&str] = &["local", "docker", "manager"];
 /// With `test-util`, also `instant` (servers ready at once, for benchmarks of the hub itself).
 #[cfg(feature = "test-util")]
-pub const SPAWNERS: &[&str] = &["local", "docker", "instant"];
+pub const SPAWNERS: &[&str] = &["local", "docker", "manager", "instant"];
 
 /// Where the hub keeps its state, from `JupyterHub.db_url`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -385,6 +385,12 @@ impl HubConfig {
         }
         if self.hub.authenticator_class == "oauth" {
             validate_oauth(self)?;
+        }
+        if self.hub.spawner_class == "manager" && self.manager_spawner.cmd.is_empty() {
+            return Err(ConfigError::invalid(
+                "ManagerSpawner.cmd",
+                "needs a command, e.g. [\"ferrohub-manager\"]",
+            ));
         }
         if self.spawner.cmd.is_empty() {
             return Err(ConfigError::invalid(
