@@ -54,21 +54,35 @@ fn token_from(parts: &Parts) -> Option<String> {
 impl Caller {
     /// 403 unless `base` is held for at least something; the message names what is needed.
     pub fn require_any(&self, base: &str) -> Result<(), ApiError> {
-        if self.scopes.has(base) {
-            Ok(())
-        } else {
-            Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!("Action is not authorized with current scopes; requires any of [{base}]"),
-            ))
-        }
+        self.require_any_of(&[base])
     }
 
     /// 403 if `base` is not held at all; 404 if held but not for `target`, so a caller learns
     /// nothing about objects outside its reach (as JupyterHub does).
     pub fn require(&self, base: &str, target: Target<'_>) -> Result<(), ApiError> {
-        self.require_any(base)?;
-        if self.scopes.allows(base, target) {
+        self.require_one_of(&[base], target)
+    }
+
+    /// As [`Caller::require_any`], for an endpoint that accepts any of `bases` (JupyterHub's
+    /// `needs_scope(a, b, ...)`).
+    pub fn require_any_of(&self, bases: &[&str]) -> Result<(), ApiError> {
+        if bases.iter().any(|b| self.scopes.has(b)) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "Action is not authorized with current scopes; requires any of [{}]",
+                    bases.join(", ")
+                ),
+            ))
+        }
+    }
+
+    /// As [`Caller::require`], for an endpoint that accepts any of `bases`.
+    pub fn require_one_of(&self, bases: &[&str], target: Target<'_>) -> Result<(), ApiError> {
+        self.require_any_of(bases)?;
+        if bases.iter().any(|b| self.scopes.allows(b, target)) {
             Ok(())
         } else {
             Err(ApiError::not_found(
