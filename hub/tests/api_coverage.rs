@@ -76,7 +76,8 @@
 //! JupyterHub answers some refusals differently from the pattern: `POST /users/{name}/tokens`
 //! for an unknown user is a 403 ("not found or no permissions"), and a caller holding a scope
 //! only for other objects gets 404 rather than 403 (checked by
-//! `a_scope_for_other_objects_answers_404`).
+//! `a_scope_for_other_objects_answers_404`). Making or changing an admin needs an admin even
+//! with `admin:users` (api_users' `only_admins_grant_or_change_admin`).
 
 mod common;
 #[path = "coverage/rows.rs"]

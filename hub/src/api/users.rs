@@ -159,6 +159,8 @@ pub async fn get(
     Ok(Json(model))
 }
 
+const GRANT_ADMIN: &str = "grant admin permissions";
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct CreateOne {
@@ -191,6 +193,9 @@ pub async fn create(
             format!("User {name} already exists"),
         ));
     }
+    if req.admin {
+        caller.require_admin_for(GRANT_ADMIN)?;
+    }
     let user = state
         .store
         .create_users(&[CreateUserRequest {
@@ -220,6 +225,9 @@ pub async fn create_many(
     let req: CreateMany = parse_body(&body)?;
     if req.usernames.is_empty() {
         return Err(bad_request("Must specify at least one user to create"));
+    }
+    if req.admin {
+        caller.require_admin_for(GRANT_ADMIN)?;
     }
     let mut to_create = Vec::new();
     for raw in &req.usernames {
@@ -279,6 +287,12 @@ pub async fn update(
         }
         None => None,
     };
+    if user.admin {
+        caller.require_admin_for("modify other admins")?;
+    }
+    if patch.admin == Some(true) {
+        caller.require_admin_for(GRANT_ADMIN)?;
+    }
     let updated = state
         .store
         .update_user(

@@ -91,6 +91,27 @@ impl Caller {
         }
     }
 
+    /// Whether the user or service behind the request is an admin: the owner's flag, whatever
+    /// the token's scopes (JupyterHub's `current_user.admin`).
+    pub fn is_admin(&self) -> bool {
+        match &self.identity {
+            Identity::User { admin, .. } | Identity::Service { admin, .. } => *admin,
+        }
+    }
+
+    /// 403 unless an admin calls: `admin:users` alone does not let a caller make admins or
+    /// change them (JupyterHub's rule, so the scope cannot be used to escalate).
+    pub fn require_admin_for(&self, what: &str) -> Result<(), ApiError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("Only admins can {what}"),
+            ))
+        }
+    }
+
     /// The name of the user or service.
     pub fn name(&self) -> &str {
         match &self.identity {
