@@ -125,6 +125,9 @@ struct MemberChange {
 #[serde(deny_unknown_fields)]
 struct CreateMany {
     groups: Vec<String>,
+    /// Members of every group created, as JupyterHub's `POST /groups` takes them.
+    #[serde(default)]
+    users: Vec<String>,
 }
 
 /// `POST /groups/{name}`
@@ -159,6 +162,7 @@ pub async fn create_many(
     if req.groups.is_empty() {
         return Err(bad_request("Must specify at least one group to create"));
     }
+    let users = check_members(&state, &req.users).await?;
     let mut batch = Vec::with_capacity(req.groups.len());
     for name in &req.groups {
         check_group(name).map_err(bad_request)?;
@@ -168,7 +172,7 @@ pub async fn create_many(
                 format!("Group {name} already exists"),
             ));
         }
-        batch.push((name.clone(), Vec::new()));
+        batch.push((name.clone(), users.clone()));
     }
     let groups = state.store.create_groups(&batch).await?;
     let models: Vec<Value> = groups.iter().map(|g| model(&caller, g)).collect();

@@ -452,11 +452,12 @@ pub const ROWS: &[Row] = &[
         ok("/groups", "", 200), forbidden("/groups", ""), NO_OBJECT, bad("/groups?limit=x", ""),
     ]),
     row!("POST" "/groups", false, scopes(&["admin:groups"]), [
-        ok("/groups", r#"{"groups": ["g1", "g2"]}"#, 201), forbidden("/groups", r#"{"groups": ["g1"]}"#),
+        ok("/groups", r#"{"groups": ["g1", "g2"], "users": ["bob"]}"#, 201), forbidden("/groups", r#"{"groups": ["g1"]}"#),
         CREATES,
         bad("/groups", NOT_JSON), bad("/groups", ""), bad("/groups", r#"{"groups": "g1"}"#),
         bad("/groups", r#"{"groups": []}"#), bad("/groups", r#"{"groups": ["g1"], "bogus": 1}"#),
         bad("/groups", r#"{"groups": ["g1", "a/b"]}"#),
+        bad("/groups", r#"{"groups": ["g1"], "users": ["bob", "ghost"]}"#),
         conflict("/groups", r#"{"groups": ["g1", "staff"]}"#),
     ]),
     row!("GET" "/groups/{name}", true, scopes(&["read:groups", "read:groups:name", "read:roles:groups"]), [
