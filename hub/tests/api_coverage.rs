@@ -1,6 +1,7 @@
 //! Every endpoint of `/hub/api`, walked from one table: success, a caller without the scope
-//! (403), an unknown object (404), a bad body or query (400) and a duplicate (409), each in
-//! JupyterHub's `{"status", "message"}` form, and nothing written by a refused request.
+//! (403; for writes also a login cookie without the XSRF token), an unknown object (404), a
+//! bad body or query (400) and a duplicate (409), each in JupyterHub's `{"status", "message"}`
+//! form, and nothing written by a refused request.
 //! `inventory_rows_cover_the_openapi_document_and_routes_rs` fails when a path or method of
 //! JupyterHub's OpenAPI document or of `hub/src/routes.rs` has no row, and
 //! `the_inventory_below_matches_the_table` when the table below drifts from [`ROWS`].
@@ -160,6 +161,37 @@ impl Fixture {
             .await
     }
 
+    /// A request authenticated by the admin's login cookie alone, without the XSRF token a
+    /// page of the hub would send along.
+    async fn send_with_cookie(&self, method: &str, path: &str, body: &str) -> Reply {
+        use axum::body::Body;
+        use axum::http::Request;
+        use tower::ServiceExt;
+
+        let set_cookie = ferrohub::auth::session::start(&self.hub.state, "admin")
+            .await
+            .unwrap();
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        let req = Request::builder()
+            .method(method)
+            .uri(format!("/hub/api{}", self.fill(path)))
+            .header("Cookie", cookie)
+            .body(Body::from(body.to_owned()))
+            .unwrap();
+        let resp = self.hub.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
     /// Everything a refused request could have touched, as the admin sees it.
     async fn snapshot(&self) -> Value {
         let mut out = serde_json::Map::new();
@@ -255,6 +287,19 @@ impl Walk {
                     let unknown = "x".repeat(64);
                     self.refusal(&f, row, "unknown token", path, Some(&unknown), body, 403)
                         .await;
+                    if row.method != "GET" {
+                        // A forged cross-site request carries the cookie but not the XSRF token.
+                        let before = f.snapshot().await;
+                        let r = f.send_with_cookie(row.method, path, body).await;
+                        if let Err(e) = jupyterhub_error(&r, 403) {
+                            let what = label(row, "cookie without XSRF token", path, body);
+                            self.failures.push(format!("{what}: {e}"));
+                        } else if f.snapshot().await != before {
+                            let what = label(row, "cookie without XSRF token", path, body);
+                            self.failures
+                                .push(format!("{what}: changed the hub's state"));
+                        }
+                    }
                     if let Need::Scopes(needed) = row.need {
                         let scopes = scopes_without(needed);
                         let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
@@ -307,6 +352,16 @@ async fn every_endpoint_answers_success_and_refusals_as_jupyterhub() {
         walk.failures.len(),
         walk.failures.join("\n")
     );
+}
+
+/// The login cookie the XSRF cases use does authenticate: reads need nothing more.
+#[tokio::test]
+async fn a_login_cookie_alone_reads() {
+    let f = Fixture::new().await;
+    let r = f.send_with_cookie("GET", "/users/alice", "").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = f.send_with_cookie("POST", "/users/carol", "").await;
+    assert_error(&r, 403);
 }
 
 /// JupyterHub: a caller whose scope reaches only other objects learns nothing about this one;
