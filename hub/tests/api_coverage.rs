@@ -431,8 +431,8 @@ async fn any_one_of_several_accepted_scopes_lets_in() {
     }
 }
 
-/// Token strings of any length or encoding, in the header or the query, are refused with a
-/// 403 (or, as the subject of `/authorizations/token/`, a 404), never a 500.
+/// Token strings of any length or encoding, in the header, the query or the login cookie, are
+/// refused with a 403 (or, as the subject of `/authorizations/token/`, a 404), never a 500.
 #[tokio::test]
 async fn odd_token_strings_are_refused_not_errors() {
     use axum::body::Body;
@@ -464,6 +464,23 @@ async fn odd_token_strings_are_refused_not_errors() {
             .unwrap();
         let r = f.hub.app.clone().oneshot(req).await.unwrap();
         assert_eq!(r.status(), 403, "Authorization: {value:?}");
+    }
+    // The login cookie is read the same way: any value is no login, never an error.
+    let cookies: Vec<HeaderValue> = vec![
+        HeaderValue::from_static("jupyterhub-hub-login="),
+        HeaderValue::from_static("jupyterhub-hub-login=%FF%00"),
+        HeaderValue::from_static("jupyterhub-hub-login=a|b|c; other=1"),
+        HeaderValue::from_str(&format!("jupyterhub-hub-login={long}")).unwrap(),
+        HeaderValue::from_bytes(b"jupyterhub-hub-login=\xff\xfe").unwrap(),
+        HeaderValue::from_static("=;;=; jupyterhub-hub-login"),
+    ];
+    for value in cookies {
+        let req = Request::get("/hub/api/users")
+            .header("Cookie", value.clone())
+            .body(Body::empty())
+            .unwrap();
+        let r = f.hub.app.clone().oneshot(req).await.unwrap();
+        assert_eq!(r.status(), 403, "Cookie: {value:?}");
     }
     // A URI has at most 64 KiB, so the longest token in one is a little under that.
     let queries = [
