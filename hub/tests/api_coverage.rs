@@ -10,9 +10,9 @@
 //! a router test cannot have (a spawned server, a proxy, a browser). Columns: the scope
 //! (any of), then what each case answers. Rows marked `*` are not in JupyterHub's document.
 //!
+//! <!-- inventory-start -->
 //! | method | path | scope | 2xx | 403 | 404 | 400 | 409 |
 //! |---|---|---|---|---|---|---|---|
-//! INVENTORY-START
 //! | GET | / | none: public | 200 | n/a: public | n/a: no object | n/a: no input | n/a |
 //! | GET | /info | read:hub | 200 | 403 | n/a: no object | n/a: no input | n/a |
 //! | GET | /user | credentials only | 200 | 403 | n/a: the caller itself | n/a: no input | n/a |
@@ -72,7 +72,7 @@
 //! | GET | /oauth2/authorize | none: browser, OAuth | elsewhere: e2e hub_oauth_login | n/a: OAuth errors | n/a: OAuth errors | n/a: OAuth errors | n/a |
 //! | POST | /oauth2/authorize * | none: browser, OAuth | elsewhere: e2e hub_oauth_login | n/a: OAuth errors | n/a: OAuth errors | n/a: OAuth errors | n/a |
 //! | POST | /oauth2/token | none: OAuth client | elsewhere: e2e hub_oauth_login | n/a: OAuth errors | n/a: OAuth errors | n/a: OAuth errors | n/a |
-//! INVENTORY-END
+//! <!-- inventory-end -->
 //!
 //! JupyterHub answers some refusals differently from the pattern: `POST /users/{name}/tokens`
 //! for an unknown user is a 403 ("not found or no permissions"), and a caller holding a scope
@@ -627,13 +627,16 @@ fn inventory_rows_cover_the_openapi_document_and_routes_rs() {
 #[test]
 fn the_inventory_below_matches_the_table() {
     let source = include_str!("api_coverage.rs");
-    let start = source.find("//! INVENTORY-START\n").unwrap() + "//! INVENTORY-START\n".len();
-    let end = source.find("//! INVENTORY-END").unwrap();
+    let start_mark = "//! <!-- inventory-start -->\n";
+    let start = source.find(start_mark).unwrap() + start_mark.len();
+    let end = source.find("//! <!-- inventory-end -->").unwrap();
     let written = &source[start..end];
-    let expected: String = ROWS
-        .iter()
-        .map(|r| format!("//! {}\n", r.markdown()))
-        .collect();
+    let mut expected = String::from(
+        "//! | method | path | scope | 2xx | 403 | 404 | 400 | 409 |\n//! |---|---|---|---|---|---|---|---|\n",
+    );
+    for row in ROWS {
+        expected.push_str(&format!("//! {}\n", row.markdown()));
+    }
     assert!(
         written == expected,
         "the inventory in the doc comment is stale; it should read:\n{expected}"
