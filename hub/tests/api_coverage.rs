@@ -30,7 +30,7 @@
 //! | GET | /users/{name}/servers/{server_name} | read:servers | 200 | 403 | 404 | n/a: no input | n/a |
 //! | PUT | /users/{name}/servers/{server_name} | start:servers | 201 | 403 | 404 | 400 | 409 |
 //! | POST | /users/{name}/servers/{server_name} | start:servers | elsewhere: api_servers (spawns) | 403 | 404 | 400 | n/a |
-//! | PATCH | /users/{name}/servers/{server_name} | start:servers | 200 | 403 | 404 | 400 | n/a |
+//! | PATCH | /users/{name}/servers/{server_name} | start:servers | 200 | 403 | 404 | 400 | 409 |
 //! | DELETE | /users/{name}/servers/{server_name} | delete:servers | 204 | 403 | 404 | 400 | n/a |
 //! | GET | /users/{name}/servers/{server_name}/progress * | read:servers | elsewhere: api_servers (spawns) | 403 | 404 | n/a: no input | n/a |
 //! | GET | /users/{name}/shared | read:users:shares | 200 | 403 | 404 | 400 | n/a |
@@ -93,8 +93,9 @@ use std::collections::BTreeSet;
 
 const SERVICE_TOKEN: &str = "coverage-service-token-4f3e2d1c0b";
 
-/// A hub with two users, a stopped named server `alice/lab` shared with `bob` and the group
-/// `staff` (alice's), a share code for it, one token of alice's and a service `svc`.
+/// A hub with two users, stopped named servers `alice/lab` and `alice/spare`, `lab` shared
+/// with `bob` and the group `staff` (alice's), a share code for it, one token of alice's and a
+/// service `svc`.
 struct Fixture {
     hub: TestHub,
     admin: String,
@@ -124,6 +125,7 @@ impl Fixture {
         };
         for (method, path, body) in [
             (Method::PUT, "/users/alice/servers/lab", json!({})),
+            (Method::PUT, "/users/alice/servers/spare", json!({})),
             (Method::POST, "/groups/staff", json!({"users": ["alice"]})),
             (Method::POST, "/shares/alice/lab", json!({"user": "bob"})),
             (Method::POST, "/shares/alice/lab", json!({"group": "staff"})),

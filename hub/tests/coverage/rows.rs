@@ -395,6 +395,7 @@ pub const ROWS: &[Row] = &[
         bad("/users/alice/servers/lab", r#"{"user_options": [1]}"#),
         bad("/users/alice/servers/lab", r#"{"bogus": 1}"#),
         bad("/users/alice/servers/lab", r#"{"name": "a b"}"#),
+        conflict("/users/alice/servers/lab", r#"{"name": "spare"}"#),
     ]),
     row!("DELETE" "/users/{name}/servers/{server_name}", true, scopes(&["delete:servers"]), [
         ok("/users/alice/servers/lab", r#"{"remove": true}"#, 204),
