@@ -113,6 +113,7 @@ const TABLES: &[&str] = &[
     "NativeAuthenticator",
     "DummyAuthenticator",
     "GenericOAuthenticator",
+    "RESTAuthenticator",
     "LocalProcessSpawner",
     "DockerSpawner",
     "ManagerSpawner",
