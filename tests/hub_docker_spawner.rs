@@ -3,7 +3,7 @@
 //! images that do not exist or are not allowed, a command that cannot run, an engine that
 //! cannot be reached, and containers that outlive a hub killed with SIGKILL.
 
-use ferrohub_e2e::{http, poll, TestHub};
+use ferrohub_e2e::{admin, poll, TestHub};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::process::Command;
@@ -95,69 +95,13 @@ stop_timeout = 2
     )
 }
 
-async fn create_user(hub: &TestHub, name: &str) {
-    let (status, body) = hub
-        .api(Method::POST, &format!("/users/{name}"), ADMIN_TOKEN, None)
-        .await;
-    assert_eq!(status, 201, "creating {name}: {body}");
-}
-
-async fn user(hub: &TestHub, name: &str) -> Value {
-    let (status, body) = hub
-        .api(Method::GET, &format!("/users/{name}"), ADMIN_TOKEN, None)
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
-/// Ask for `name`'s server (`server` "" for the default one) with `options` as its body.
-async fn request_start(
-    hub: &TestHub,
-    name: &str,
-    server: &str,
-    options: Option<Value>,
-) -> (u16, Value) {
-    let path = if server.is_empty() {
-        format!("/users/{name}/server")
-    } else {
-        format!("/users/{name}/servers/{server}")
-    };
-    hub.api(Method::POST, &path, ADMIN_TOKEN, options).await
-}
-
 /// Start a server, wait until the hub calls it ready, and return its container id.
 async fn start_and_wait(hub: &TestHub, name: &str, server: &str, options: Option<Value>) -> String {
-    let (status, body) = request_start(hub, name, server, options).await;
-    assert!(
-        status == 201 || status == 202,
-        "starting {name}/{server}: {status} {body}\n{}",
-        hub.process.output()
-    );
-    let model = poll(
-        Duration::from_secs(60),
-        "the server to be ready",
-        || async {
-            let u = user(hub, name).await;
-            (u["servers"][server]["ready"] == json!(true)).then_some(u)
-        },
-    )
-    .await;
-    model["servers"][server]["state"]["container_id"]
+    let model = admin::start_and_wait(hub, ADMIN_TOKEN, name, server, options).await;
+    model["state"]["container_id"]
         .as_str()
         .unwrap_or_else(|| panic!("the admin sees the container in the state: {model}"))
         .to_owned()
-}
-
-async fn routes(hub: &TestHub) -> Value {
-    let (status, body) = hub.api(Method::GET, "/proxy", ADMIN_TOKEN, None).await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
-async fn get_text(url: &str) -> (u16, String) {
-    let resp = http().get(url).send().await.expect("the proxy answers");
-    let status = resp.status().as_u16();
-    (status, resp.text().await.unwrap_or_default())
 }
 
 /// A server in a container: reached through the proxy, started with JupyterHub's environment,
@@ -166,12 +110,13 @@ async fn get_text(url: &str) -> (u16, String) {
 async fn a_server_runs_in_a_labelled_limited_container() {
     let containers = Containers::new("docker-run");
     let hub = TestHub::start("docker-run", &config(&containers, "")).await;
-    create_user(&hub, "alice").await;
+    admin::create_user(&hub, ADMIN_TOKEN, "alice").await;
     let id = start_and_wait(&hub, "alice", "", None).await;
 
-    let (status, body) = get_text(&format!("{}/user/alice/", hub.public_url())).await;
+    let (status, body) = admin::get_text(&format!("{}/user/alice/", hub.public_url()), None).await;
     assert_eq!((status, body.as_str()), (200, "alice"));
-    let (status, body) = get_text(&format!("{}/user/alice/env", hub.public_url())).await;
+    let (status, body) =
+        admin::get_text(&format!("{}/user/alice/env", hub.public_url()), None).await;
     assert_eq!(status, 200, "{body}");
     let env: Value = serde_json::from_str(&body).expect("the server's env as JSON");
     assert!(
@@ -221,10 +166,15 @@ async fn a_server_runs_in_a_labelled_limited_container() {
     poll(
         Duration::from_secs(15),
         "the server to show as stopped",
-        || async { (user(&hub, "alice").await["server"] == Value::Null).then_some(()) },
+        || async {
+            (admin::user(&hub, ADMIN_TOKEN, "alice").await["server"] == Value::Null).then_some(())
+        },
     )
     .await;
-    assert!(routes(&hub).await.get("/user/alice/").is_none());
+    assert!(admin::routes(&hub, ADMIN_TOKEN)
+        .await
+        .get("/user/alice/")
+        .is_none());
     assert!(containers.ids().is_empty(), "nothing is left");
 }
 
@@ -238,9 +188,9 @@ async fn an_unknown_image_fails_fast_and_leaves_nothing() {
         &config(&containers, "").replace(IMAGE, "no-such-image:1"),
     )
     .await;
-    create_user(&hub, "carol").await;
+    admin::create_user(&hub, ADMIN_TOKEN, "carol").await;
     let began = Instant::now();
-    let (status, body) = request_start(&hub, "carol", "", None).await;
+    let (status, body) = admin::request_start(&hub, ADMIN_TOKEN, "carol", "", None).await;
     assert!(began.elapsed() < Duration::from_secs(10), "fails fast");
     assert_eq!(status, 500, "{body}");
     let message = body["message"].as_str().unwrap_or_default();
@@ -249,9 +199,12 @@ async fn an_unknown_image_fails_fast_and_leaves_nothing() {
             && message.contains("build or load it first"),
         "the error says what to do: {message}"
     );
-    let carol = user(&hub, "carol").await;
+    let carol = admin::user(&hub, ADMIN_TOKEN, "carol").await;
     assert_eq!(carol["server"], Value::Null, "{carol}");
-    assert!(routes(&hub).await.get("/user/carol/").is_none());
+    assert!(admin::routes(&hub, ADMIN_TOKEN)
+        .await
+        .get("/user/carol/")
+        .is_none());
     assert!(containers.ids().is_empty());
 }
 
@@ -262,8 +215,8 @@ async fn a_command_that_cannot_run_leaves_no_container() {
     let containers = Containers::new("docker-nocmd");
     let extra = r#"cmd = ["/no/such/program"]"#;
     let hub = TestHub::start("docker-nocmd", &config(&containers, extra)).await;
-    create_user(&hub, "fay").await;
-    let (status, body) = request_start(&hub, "fay", "", None).await;
+    admin::create_user(&hub, ADMIN_TOKEN, "fay").await;
+    let (status, body) = admin::request_start(&hub, ADMIN_TOKEN, "fay", "", None).await;
     assert_eq!(status, 500, "{body}");
     let message = body["message"].as_str().unwrap_or_default();
     assert!(
@@ -275,7 +228,10 @@ async fn a_command_that_cannot_run_leaves_no_container() {
         containers.ids().is_empty(),
         "the failed container was removed"
     );
-    assert!(routes(&hub).await.get("/user/fay/").is_none());
+    assert!(admin::routes(&hub, ADMIN_TOKEN)
+        .await
+        .get("/user/fay/")
+        .is_none());
 }
 
 /// The hub starts without a reachable engine; a spawn then says the engine cannot be reached.
@@ -284,8 +240,8 @@ async fn an_unreachable_engine_is_a_readable_error() {
     let containers = Containers::new("docker-noengine");
     let extra = r#"docker_host = "unix:///nonexistent/docker.sock""#;
     let hub = TestHub::start("docker-noengine", &config(&containers, extra)).await;
-    create_user(&hub, "dave").await;
-    let (status, body) = request_start(&hub, "dave", "", None).await;
+    admin::create_user(&hub, ADMIN_TOKEN, "dave").await;
+    let (status, body) = admin::request_start(&hub, ADMIN_TOKEN, "dave", "", None).await;
     assert_eq!(status, 500, "{body}");
     let message = body["message"].as_str().unwrap_or_default();
     assert!(
@@ -309,17 +265,30 @@ async fn users_choose_only_allowed_images() {
         ),
     )
     .await;
-    create_user(&hub, "erin").await;
+    admin::create_user(&hub, ADMIN_TOKEN, "erin").await;
 
-    let (status, body) = request_start(&hub, "erin", "", Some(json!({"image": "evil:1"}))).await;
+    let (status, body) = admin::request_start(
+        &hub,
+        ADMIN_TOKEN,
+        "erin",
+        "",
+        Some(json!({"image": "evil:1"})),
+    )
+    .await;
     assert_eq!(status, 500, "{body}");
     let message = body["message"].as_str().unwrap_or_default();
     assert!(
         message.contains("`evil:1` is not one of the allowed images") && message.contains(IMAGE),
         "{message}"
     );
-    let (status, body) =
-        request_start(&hub, "erin", "", Some(json!({"image": "no-such-image:2"}))).await;
+    let (status, body) = admin::request_start(
+        &hub,
+        ADMIN_TOKEN,
+        "erin",
+        "",
+        Some(json!({"image": "no-such-image:2"})),
+    )
+    .await;
     assert_eq!(status, 500, "{body}");
     assert!(body["message"]
         .as_str()
@@ -330,42 +299,54 @@ async fn users_choose_only_allowed_images() {
     let id = start_and_wait(&hub, "erin", "", Some(json!({"image": IMAGE}))).await;
     let info = inspect(&id).expect("the container exists");
     assert_eq!(info["Config"]["Image"], IMAGE);
-    let erin = user(&hub, "erin").await;
+    let erin = admin::user(&hub, ADMIN_TOKEN, "erin").await;
     assert_eq!(
         erin["servers"][""]["user_options"],
         json!({"image": IMAGE}),
         "{erin}"
     );
-    let (status, body) = get_text(&format!("{}/user/erin/", hub.public_url())).await;
+    let (status, body) = admin::get_text(&format!("{}/user/erin/", hub.public_url()), None).await;
     assert_eq!((status, body.as_str()), (200, "erin"));
 }
 
-/// Containers outlive a hub killed with SIGKILL: the new hub finds each one ready and
+/// Twenty containers outlive a hub killed with SIGKILL: the new hub finds each one ready and
 /// reachable; a container killed behind the hub's back is noticed, its route removed and
 /// the container cleaned up.
 #[tokio::test]
 async fn containers_survive_a_hub_killed_with_sigkill() {
     let containers = Containers::new("docker-restart");
     let mut hub = TestHub::start("docker-restart", &config(&containers, "")).await;
-    create_user(&hub, "user0").await;
-    create_user(&hub, "user1").await;
-    let servers = [("user0", ""), ("user1", ""), ("user0", "lab")];
-    let mut ids = Vec::new();
-    for (name, server) in servers {
-        ids.push(start_and_wait(&hub, name, server, None).await);
+    // Nineteen default servers and one named one, all started at once.
+    let mut servers: Vec<(String, &str)> = (0..19).map(|i| (format!("user{i}"), "")).collect();
+    servers.push(("user0".into(), "lab"));
+    for (name, _) in servers.iter().filter(|(_, server)| server.is_empty()) {
+        admin::create_user(&hub, ADMIN_TOKEN, name).await;
     }
-    let lab = inspect(&ids[2]).expect("the named server's container");
+    for (name, server) in &servers {
+        let (status, body) = admin::request_start(&hub, ADMIN_TOKEN, name, server, None).await;
+        assert!(
+            status == 201 || status == 202,
+            "{name}/{server}: {status} {body}"
+        );
+    }
+    let mut ids = Vec::new();
+    for (name, server) in &servers {
+        let model = admin::wait_ready(&hub, ADMIN_TOKEN, name, server).await;
+        ids.push(model["state"]["container_id"].as_str().unwrap().to_owned());
+    }
+    let lab = inspect(ids.last().unwrap()).expect("the named server's container");
     assert_eq!(lab["Name"], format!("/{}-user0--lab", containers.run));
     assert_eq!(lab["Config"]["Labels"]["ferrohub.server"], "lab");
 
     hub.kill_and_restart().await;
 
     for ((name, server), id) in servers.iter().zip(&ids) {
+        let server = *server;
         let info = inspect(id).expect("the container outlived the hub");
         assert_eq!(info["State"]["Running"], json!(true));
-        let u = user(&hub, name).await;
+        let u = admin::user(&hub, ADMIN_TOKEN, name).await;
         assert_eq!(
-            u["servers"][*server]["ready"],
+            u["servers"][server]["ready"],
             json!(true),
             "{u}\n{}",
             hub.process.output()
@@ -379,8 +360,12 @@ async fn containers_survive_a_hub_killed_with_sigkill() {
                 format!("{server}/")
             }
         );
-        let (status, body) = get_text(&url).await;
-        assert_eq!((status, body.as_str()), (200, *name), "{url} reachable");
+        let (status, body) = admin::get_text(&url, None).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (200, name.as_str()),
+            "{url} reachable"
+        );
     }
 
     // A container dies behind the hub's back: noticed within the poll interval.
@@ -388,17 +373,22 @@ async fn containers_survive_a_hub_killed_with_sigkill() {
     poll(
         Duration::from_secs(20),
         "the dead server to be noticed",
-        || async { (user(&hub, "user1").await["server"] == Value::Null).then_some(()) },
+        || async {
+            (admin::user(&hub, ADMIN_TOKEN, "user1").await["server"] == Value::Null).then_some(())
+        },
     )
     .await;
-    assert!(routes(&hub).await.get("/user/user1/").is_none());
+    assert!(admin::routes(&hub, ADMIN_TOKEN)
+        .await
+        .get("/user/user1/")
+        .is_none());
     poll(
         Duration::from_secs(20),
         "the dead container to be removed",
         || async { inspect(&ids[1]).is_none().then_some(()) },
     )
     .await;
-    let (status, body) = get_text(&format!("{}/user/user0/", hub.public_url())).await;
+    let (status, body) = admin::get_text(&format!("{}/user/user0/", hub.public_url()), None).await;
     assert_eq!(
         (status, body.as_str()),
         (200, "user0"),

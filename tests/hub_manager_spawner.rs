@@ -5,7 +5,7 @@
 //! not-running page answers).
 
 use ferrohub_e2e::browser::{Browser, Page};
-use ferrohub_e2e::{http, pid_alive, poll, TestHub};
+use ferrohub_e2e::{admin, http, pid_alive, poll, TestHub};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -51,32 +51,7 @@ async fn log_in(hub: &TestHub, name: &str) -> Browser {
 }
 
 async fn server_model(hub: &TestHub, user: &str) -> Value {
-    let (status, model) = hub
-        .api(Method::GET, &format!("/users/{user}"), ADMIN_TOKEN, None)
-        .await;
-    assert_eq!(status, 200, "{model}");
-    model["servers"][""].clone()
-}
-
-async fn start_and_wait(hub: &TestHub, user: &str) -> Value {
-    let (status, body) = hub
-        .api(
-            Method::POST,
-            &format!("/users/{user}/server"),
-            ADMIN_TOKEN,
-            None,
-        )
-        .await;
-    assert!(status == 201 || status == 202, "{status} {body}");
-    poll(
-        Duration::from_secs(40),
-        "the manager to be ready",
-        || async {
-            let server = server_model(hub, user).await;
-            (server["ready"] == true).then_some(server)
-        },
-    )
-    .await
+    admin::user(hub, ADMIN_TOKEN, user).await["servers"][""].clone()
 }
 
 fn assert_manager_home(page: &Page, owner: &str, visitor: &str) {
@@ -97,7 +72,7 @@ async fn the_manager_spawner_runs_ferrohub_manager_under_the_single_user_contrac
     let public = hub.public_url();
     let alice = log_in(&hub, "alice").await;
     let bob = log_in(&hub, "bob").await;
-    let server = start_and_wait(&hub, "alice").await;
+    let server = admin::start_and_wait(&hub, ADMIN_TOKEN, "alice", "", None).await;
     let pid = server["state"]["pid"].as_u64().expect("a local process") as u32;
     let port = server["state"]["port"].as_u64().expect("its port");
 

@@ -3,7 +3,9 @@
 //! servers that outlive a hub killed with SIGKILL.
 
 use ferrohub_e2e::websocket::WebSocket;
-use ferrohub_e2e::{http, pid_alive, poll, signal_pid, singleuser_spawner_keys, venv_bin, TestHub};
+use ferrohub_e2e::{
+    admin, http, pid_alive, poll, signal_pid, singleuser_spawner_keys, venv_bin, TestHub,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -55,67 +57,15 @@ fn tiny_config() -> String {
     config(&format!("cmd = [\"python3\", \"-c\", '''{TINY_SERVER}''']"))
 }
 
-async fn create_user(hub: &TestHub, name: &str) {
-    let (status, body) = hub
-        .api(Method::POST, &format!("/users/{name}"), ADMIN_TOKEN, None)
-        .await;
-    assert_eq!(status, 201, "creating {name}: {body}");
-}
-
-async fn user(hub: &TestHub, name: &str) -> Value {
-    let (status, body) = hub
-        .api(Method::GET, &format!("/users/{name}"), ADMIN_TOKEN, None)
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
 /// Start a server and wait until the hub calls it ready; returns its pid from the state.
 async fn start_and_wait(hub: &TestHub, name: &str) -> u32 {
-    let (status, body) = hub
-        .api(
-            Method::POST,
-            &format!("/users/{name}/server"),
-            ADMIN_TOKEN,
-            None,
-        )
-        .await;
-    assert!(
-        status == 201 || status == 202,
-        "starting {name}'s server: {status} {body}\n{}",
-        hub.process.output()
-    );
-    let model = poll(
-        Duration::from_secs(90),
-        "the server to be ready",
-        || async {
-            let u = user(hub, name).await;
-            (u["servers"][""]["ready"] == json!(true)).then_some(u)
-        },
-    )
-    .await;
-    assert_eq!(model["server"], json!(format!("/user/{name}/")));
+    let model = admin::start_and_wait(hub, ADMIN_TOKEN, name, "", None).await;
+    assert_eq!(model["url"], json!(format!("/user/{name}/")));
     assert_eq!(model["pending"], Value::Null);
-    let pid = model["servers"][""]["state"]["pid"]
+    let pid = model["state"]["pid"]
         .as_u64()
         .unwrap_or_else(|| panic!("the admin sees the server's state: {model}"));
     u32::try_from(pid).unwrap()
-}
-
-async fn routes(hub: &TestHub) -> Value {
-    let (status, body) = hub.api(Method::GET, "/proxy", ADMIN_TOKEN, None).await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
-async fn get_text(url: &str, token: Option<&str>) -> (u16, String) {
-    let mut req = http().get(url);
-    if let Some(t) = token {
-        req = req.header("Authorization", format!("token {t}"));
-    }
-    let resp = req.send().await.expect("the proxy answers");
-    let status = resp.status().as_u16();
-    (status, resp.text().await.unwrap_or_default())
 }
 
 /// A real `jupyterhub-singleuser` (jupyter_server from PyPI) is spawned with JupyterHub's
@@ -125,8 +75,8 @@ async fn get_text(url: &str, token: Option<&str>) -> (u16, String) {
 #[tokio::test]
 async fn real_singleuser_server_starts_answers_and_stops() {
     let hub = TestHub::start("spawn-real", &config(&singleuser_spawner_keys())).await;
-    create_user(&hub, "alice").await;
-    create_user(&hub, "bob").await;
+    admin::create_user(&hub, ADMIN_TOKEN, "alice").await;
+    admin::create_user(&hub, ADMIN_TOKEN, "bob").await;
     let pid = start_and_wait(&hub, "alice").await;
     assert!(pid_alive(pid));
 
@@ -148,11 +98,11 @@ async fn real_singleuser_server_starts_answers_and_stops() {
     let alice = token("alice").await;
     let bob = token("bob").await;
     let status_url = format!("{}/user/alice/api/status", hub.public_url());
-    let (status, body) = get_text(&status_url, Some(&alice)).await;
+    let (status, body) = admin::get_text(&status_url, Some(&alice)).await;
     assert_eq!(status, 200, "alice reaches her server: {body}");
     let parsed: Value = serde_json::from_str(&body).expect("jupyter_server's status is JSON");
     assert!(parsed.get("kernels").is_some(), "{parsed}");
-    let (status, body) = get_text(&status_url, Some(&bob)).await;
+    let (status, body) = admin::get_text(&status_url, Some(&bob)).await;
     assert_eq!(status, 403, "bob must not reach alice's server: {body}");
 
     // A kernel, and its websocket through the proxy.
@@ -171,7 +121,7 @@ async fn real_singleuser_server_starts_answers_and_stops() {
     let output = ws.execute("print(6*7)").await;
     assert!(output.contains("42"), "print(6*7) printed {output:?}");
 
-    let (status, body) = get_text(
+    let (status, body) = admin::get_text(
         &format!("{}/hub/api/users/alice/server/progress", hub.public_url()),
         Some(ADMIN_TOKEN),
     )
@@ -183,7 +133,7 @@ async fn real_singleuser_server_starts_answers_and_stops() {
             && body.contains("/user/alice/"),
         "a ready server's progress is one ready event: {body}"
     );
-    let route = &routes(&hub).await["/user/alice/"];
+    let route = &admin::routes(&hub, ADMIN_TOKEN).await["/user/alice/"];
     assert_eq!(route["data"]["user"], "alice", "{route}");
 
     let (status, body) = hub
@@ -199,11 +149,16 @@ async fn real_singleuser_server_starts_answers_and_stops() {
     poll(
         Duration::from_secs(15),
         "the server to show as stopped",
-        || async { (user(&hub, "alice").await["server"] == Value::Null).then_some(()) },
+        || async {
+            (admin::user(&hub, ADMIN_TOKEN, "alice").await["server"] == Value::Null).then_some(())
+        },
     )
     .await;
-    assert!(routes(&hub).await.get("/user/alice/").is_none());
-    let (status, _) = get_text(&status_url, Some(&alice)).await;
+    assert!(admin::routes(&hub, ADMIN_TOKEN)
+        .await
+        .get("/user/alice/")
+        .is_none());
+    let (status, _) = admin::get_text(&status_url, Some(&alice)).await;
     assert_ne!(status, 200, "nothing answers for a stopped server");
 }
 
@@ -214,7 +169,7 @@ async fn a_server_that_fails_to_start_leaves_nothing_behind() {
     let spawner =
         r#"cmd = ["/bin/sh", "-c", "echo 'no notebook here: missing package' >&2; exit 3"]"#;
     let hub = TestHub::start("spawn-fail", &config(spawner)).await;
-    create_user(&hub, "carol").await;
+    admin::create_user(&hub, ADMIN_TOKEN, "carol").await;
     let (status, body) = hub
         .api(Method::POST, "/users/carol/server", ADMIN_TOKEN, None)
         .await;
@@ -224,7 +179,7 @@ async fn a_server_that_fails_to_start_leaves_nothing_behind() {
         message.contains("exited with status 3") && message.contains("no notebook here"),
         "the error says what happened: {message}"
     );
-    let (status, events) = get_text(
+    let (status, events) = admin::get_text(
         &format!("{}/hub/api/users/carol/server/progress", hub.public_url()),
         Some(ADMIN_TOKEN),
     )
@@ -234,10 +189,13 @@ async fn a_server_that_fails_to_start_leaves_nothing_behind() {
         events.contains("\"failed\":true") && events.contains("exited with status 3"),
         "{events}"
     );
-    let carol = user(&hub, "carol").await;
+    let carol = admin::user(&hub, ADMIN_TOKEN, "carol").await;
     assert_eq!(carol["server"], Value::Null);
     assert_eq!(carol["servers"][""]["state"], json!({}), "{carol}");
-    assert!(routes(&hub).await.get("/user/carol/").is_none());
+    assert!(admin::routes(&hub, ADMIN_TOKEN)
+        .await
+        .get("/user/carol/")
+        .is_none());
 }
 
 /// Servers outlive a hub killed with SIGKILL: the new hub finds every one running and
@@ -250,21 +208,22 @@ async fn servers_survive_a_hub_killed_with_sigkill() {
     let names: Vec<String> = (0..USERS).map(|i| format!("user{i}")).collect();
     let mut pids = Vec::new();
     for name in &names {
-        create_user(&hub, name).await;
+        admin::create_user(&hub, ADMIN_TOKEN, name).await;
         pids.push(start_and_wait(&hub, name).await);
     }
     hub.kill_and_restart().await;
 
     for (name, pid) in names.iter().zip(&pids) {
         assert!(pid_alive(*pid), "{name}'s server survived the hub");
-        let u = user(&hub, name).await;
+        let u = admin::user(&hub, ADMIN_TOKEN, name).await;
         assert_eq!(
             u["servers"][""]["ready"],
             json!(true),
             "{u}\n{}",
             hub.process.output()
         );
-        let (status, body) = get_text(&format!("{}/user/{name}/", hub.public_url()), None).await;
+        let (status, body) =
+            admin::get_text(&format!("{}/user/{name}/", hub.public_url()), None).await;
         assert_eq!(
             (status, body.as_str()),
             (200, name.as_str()),
@@ -277,10 +236,15 @@ async fn servers_survive_a_hub_killed_with_sigkill() {
     poll(
         Duration::from_secs(20),
         "the dead server to be noticed",
-        || async { (user(&hub, &names[0]).await["server"] == Value::Null).then_some(()) },
+        || async {
+            (admin::user(&hub, ADMIN_TOKEN, &names[0]).await["server"] == Value::Null).then_some(())
+        },
     )
     .await;
-    assert!(routes(&hub).await.get("/user/user0/").is_none());
+    assert!(admin::routes(&hub, ADMIN_TOKEN)
+        .await
+        .get("/user/user0/")
+        .is_none());
 
     // Deleting a user with a running server stops the server first.
     let (status, body) = hub
@@ -291,7 +255,10 @@ async fn servers_survive_a_hub_killed_with_sigkill() {
         !pid_alive(pids[1]),
         "user1's server was stopped with the user"
     );
-    assert!(routes(&hub).await.get("/user/user1/").is_none());
+    assert!(admin::routes(&hub, ADMIN_TOKEN)
+        .await
+        .get("/user/user1/")
+        .is_none());
 }
 
 /// `jupyterhub-idle-culler` (from PyPI) stops a server idle past its timeout through the
@@ -314,7 +281,7 @@ services = ["idle-culler"]
     );
     let hub = TestHub::start("spawn-culler", &config).await;
     for name in ["idle", "busy"] {
-        create_user(&hub, name).await;
+        admin::create_user(&hub, ADMIN_TOKEN, name).await;
     }
     let idle_pid = start_and_wait(&hub, "idle").await;
     let busy_pid = start_and_wait(&hub, "busy").await;
@@ -347,14 +314,15 @@ services = ["idle-culler"]
             assert_eq!(status, 200, "{answer}");
             // Stopped means its process is gone too, not only its route (a stop may take a
             // moment after the culler's request returns 202).
-            let stopped = user(&hub, "idle").await["server"] == Value::Null && !pid_alive(idle_pid);
+            let stopped = admin::user(&hub, ADMIN_TOKEN, "idle").await["server"] == Value::Null
+                && !pid_alive(idle_pid);
             stopped.then_some(())
         },
     )
     .await;
     assert!(pid_alive(busy_pid), "the busy server is left alone");
     assert_eq!(
-        user(&hub, "busy").await["servers"][""]["ready"],
+        admin::user(&hub, ADMIN_TOKEN, "busy").await["servers"][""]["ready"],
         json!(true)
     );
     let out = culler.output();

@@ -4,6 +4,7 @@
 //! The binaries are the ones `cargo build --workspace` leaves in the target directory
 //! (`FERROHUB_BIN_DIR` overrides where to look); the test command builds them first.
 
+pub mod admin;
 pub mod browser;
 pub mod jupyterhub;
 pub mod tls;
