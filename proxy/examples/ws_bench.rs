@@ -28,7 +28,10 @@ async fn main() {
         }
         Some("soak") => {
             let conns = arg(2).expect("CONNS").parse().expect("CONNS is a number");
-            let secs = arg(3).expect("SECONDS").parse().expect("SECONDS is a number");
+            let secs = arg(3)
+                .expect("SECONDS")
+                .parse()
+                .expect("SECONDS is a number");
             soak(arg(1).expect("URL"), conns, Duration::from_secs(secs)).await
         }
         _ => {
