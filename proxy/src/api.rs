@@ -5,7 +5,7 @@ use crate::persist::PersistError;
 use crate::routes::activity::parse_iso;
 use crate::routes::path::percent_decode;
 use crate::routes::Target;
-use crate::state::{AppState, Metrics};
+use crate::state::AppState;
 use crate::tcp_bridge;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -76,7 +76,6 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Metrics::inc(&state.metrics.requests_api);
         let Some(expected) = &state.config.auth_token else {
             return Ok(Admin);
         };

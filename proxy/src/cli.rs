@@ -2,6 +2,10 @@
 //! Options CHP has and we do not implement yet are still accepted by name, so that using one
 //! fails at start-up with a sentence saying so instead of "unexpected argument".
 
+mod tls;
+
+pub use tls::TlsArgs;
+
 use crate::config::{Config, ConfigError};
 use clap::Parser;
 use ferrohub_shared::secret::Secret;
@@ -83,45 +87,10 @@ pub struct Cli {
     #[arg(long)]
     pub routes_file: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub tls: TlsArgs,
+
     // --- Accepted by name, refused at start-up until implemented. ---
-    #[arg(long, hide = true)]
-    pub ssl_key: Option<String>,
-    #[arg(long, hide = true)]
-    pub ssl_cert: Option<String>,
-    #[arg(long, hide = true)]
-    pub ssl_ca: Option<String>,
-    #[arg(long, hide = true)]
-    pub ssl_request_cert: bool,
-    #[arg(long, hide = true)]
-    pub ssl_reject_unauthorized: bool,
-    #[arg(long, hide = true)]
-    pub ssl_protocol: Option<String>,
-    #[arg(long, hide = true)]
-    pub ssl_ciphers: Option<String>,
-    #[arg(long, hide = true)]
-    pub ssl_allow_rc4: bool,
-    #[arg(long, hide = true)]
-    pub ssl_dhparam: Option<String>,
-    #[arg(long, hide = true)]
-    pub api_ssl_key: Option<String>,
-    #[arg(long, hide = true)]
-    pub api_ssl_cert: Option<String>,
-    #[arg(long, hide = true)]
-    pub api_ssl_ca: Option<String>,
-    #[arg(long, hide = true)]
-    pub api_ssl_request_cert: bool,
-    #[arg(long, hide = true)]
-    pub api_ssl_reject_unauthorized: bool,
-    #[arg(long, hide = true)]
-    pub client_ssl_key: Option<String>,
-    #[arg(long, hide = true)]
-    pub client_ssl_cert: Option<String>,
-    #[arg(long, hide = true)]
-    pub client_ssl_ca: Option<String>,
-    #[arg(long, hide = true)]
-    pub client_ssl_request_cert: bool,
-    #[arg(long, hide = true)]
-    pub client_ssl_reject_unauthorized: bool,
     #[arg(long, hide = true)]
     pub redirect_port: Option<u16>,
     #[arg(long, hide = true)]
@@ -186,6 +155,7 @@ impl Cli {
             host_routing: self.host_routing,
             change_origin: self.change_origin,
             insecure: self.insecure,
+            tls: self.tls.options()?,
             custom_headers,
             auth_token: auth_token.filter(|t| !t.is_empty()).map(Secret::new),
             routes_file: self.routes_file.clone(),
@@ -196,38 +166,8 @@ impl Cli {
     }
 
     fn refuse_unimplemented(&self) -> Result<(), ConfigError> {
-        let tls: [(&'static str, bool); 19] = [
-            ("ssl-key", self.ssl_key.is_some()),
-            ("ssl-cert", self.ssl_cert.is_some()),
-            ("ssl-ca", self.ssl_ca.is_some()),
-            ("ssl-request-cert", self.ssl_request_cert),
-            ("ssl-reject-unauthorized", self.ssl_reject_unauthorized),
-            ("ssl-protocol", self.ssl_protocol.is_some()),
-            ("ssl-ciphers", self.ssl_ciphers.is_some()),
-            ("ssl-allow-rc4", self.ssl_allow_rc4),
-            ("ssl-dhparam", self.ssl_dhparam.is_some()),
-            ("api-ssl-key", self.api_ssl_key.is_some()),
-            ("api-ssl-cert", self.api_ssl_cert.is_some()),
-            ("api-ssl-ca", self.api_ssl_ca.is_some()),
-            ("api-ssl-request-cert", self.api_ssl_request_cert),
-            (
-                "api-ssl-reject-unauthorized",
-                self.api_ssl_reject_unauthorized,
-            ),
-            ("client-ssl-key", self.client_ssl_key.is_some()),
-            ("client-ssl-cert", self.client_ssl_cert.is_some()),
-            ("client-ssl-ca", self.client_ssl_ca.is_some()),
-            ("client-ssl-request-cert", self.client_ssl_request_cert),
-            ("redirect-port", self.redirect_port.is_some()),
-        ];
-        if let Some((flag, _)) = tls.iter().find(|(_, set)| *set) {
-            return Err(ConfigError::TlsNotImplemented { flag });
-        }
         let other: [(&'static str, bool); 7] = [
-            (
-                "client-ssl-reject-unauthorized",
-                self.client_ssl_reject_unauthorized,
-            ),
+            ("redirect-port", self.redirect_port.is_some()),
             ("redirect-to", self.redirect_to.is_some()),
             ("socket", self.socket.is_some()),
             ("api-socket", self.api_socket.is_some()),
@@ -316,17 +256,5 @@ mod tests {
         assert_eq!(c.timeout, Some(Duration::from_millis(1500)));
         assert_eq!(c.custom_headers[0].0.as_str(), "x-a");
         assert!(c.auth_token.is_none(), "an empty token is no token");
-    }
-
-    #[test]
-    fn tls_flags_fail_with_a_sentence() {
-        let err = parse(&["--ssl-key", "k.pem", "--ssl-cert", "c.pem"])
-            .config(None)
-            .unwrap_err();
-        assert!(err.to_string().contains("TLS is not implemented"), "{err}");
-        let err = parse(&["--api-ssl-cert", "c.pem"])
-            .config(None)
-            .unwrap_err();
-        assert!(err.to_string().contains("--api-ssl-cert"), "{err}");
     }
 }

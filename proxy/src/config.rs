@@ -1,6 +1,7 @@
 //! The proxy's typed configuration, and its checks. The command line that fills it is
 //! [`crate::cli`]; tests build a [`Config`] directly.
 
+use crate::tls::{TlsError, TlsOptions};
 use ferrohub_shared::secret::Secret;
 use http::{HeaderName, HeaderValue};
 use std::path::PathBuf;
@@ -32,9 +33,10 @@ pub struct Config {
     pub host_routing: bool,
     /// Send `Host` as the target's authority rather than the client's (`--change-origin`).
     pub change_origin: bool,
-    /// Do not verify upstream TLS certificates (accepted for compatibility; https upstreams
-    /// are not supported yet).
+    /// Do not verify the certificates of https targets (`--insecure`).
     pub insecure: bool,
+    /// TLS for the public and API listeners and for https targets; files are read by `run`.
+    pub tls: TlsOptions,
     /// Headers added to every proxied request (`--custom-header k:v`).
     pub custom_headers: Vec<(HeaderName, HeaderValue)>,
     /// `CONFIGPROXY_AUTH_TOKEN`. `None` leaves the API open, as CHP does (with a warning).
@@ -60,6 +62,7 @@ impl Default for Config {
             host_routing: false,
             change_origin: false,
             insecure: false,
+            tls: TlsOptions::default(),
             custom_headers: Vec::new(),
             auth_token: None,
             routes_file: None,
@@ -71,8 +74,8 @@ impl Default for Config {
 /// A configuration that cannot run, with what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("--{flag}: TLS is not implemented in ferrohub-proxy yet; terminate TLS in front of it, or use configurable-http-proxy for now")]
-    TlsNotImplemented { flag: &'static str },
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     #[error("--{flag} is not implemented in ferrohub-proxy yet")]
     NotImplemented { flag: &'static str },
     #[error("cannot specify both --error-target and --error-path; pick one")]
@@ -99,11 +102,12 @@ impl Config {
             })?;
         }
         if let Some(u) = &self.error_target {
-            if u.scheme() != "http" {
+            // Fetched through the upstream client, so https uses `--client-ssl-*` as in CHP.
+            if !matches!(u.scheme(), "http" | "https") {
                 return Err(ConfigError::Invalid {
                     flag: "error-target",
                     value: u.to_string(),
-                    reason: "only http:// error targets are supported".into(),
+                    reason: "expected an http:// or https:// URL".into(),
                 });
             }
         }

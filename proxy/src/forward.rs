@@ -24,7 +24,10 @@ pub async fn handle(
     remote: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
-    Ok(proxy(&state, remote, req).await)
+    let method = req.method().clone();
+    let resp = proxy(&state, remote, req).await;
+    state.metrics.response(&method, resp.status());
+    Ok(resp)
 }
 
 async fn proxy(state: &AppState, remote: SocketAddr, mut req: Request<Incoming>) -> Response<Body> {
@@ -58,10 +61,6 @@ async fn proxy(state: &AppState, remote: SocketAddr, mut req: Request<Incoming>)
         tracing::warn!(%url, "404: no route");
         return error_page::respond(state, StatusCode::NOT_FOUND, kind, &url).await;
     };
-    if route.target.is_https() {
-        tracing::error!(route = %route.spec, "https targets are not supported yet");
-        return error_page::respond(state, StatusCode::BAD_GATEWAY, kind, &url).await;
-    }
     if tcp_bridge::is_bridged(&route) {
         return tcp_bridge::handle(state, route, req).await;
     }
@@ -197,6 +196,7 @@ fn outgoing_headers(
     is_ws: bool,
 ) -> HeaderMap {
     let c = &state.config;
+    let tls = c.tls.public.is_some();
     strip_hop_by_hop(&mut headers, is_ws);
     if c.x_forward {
         let host = headers.get(header::HOST).cloned();
@@ -207,8 +207,15 @@ fn outgoing_headers(
                 h.rsplit_once(':')
                     .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
             })
-            .map_or("80".to_owned(), |(_, p)| p.to_owned());
-        let proto = if is_ws { "ws" } else { "http" };
+            .map_or(if tls { "443" } else { "80" }.to_owned(), |(_, p)| {
+                p.to_owned()
+            });
+        let proto = match (is_ws, tls) {
+            (false, false) => "http",
+            (false, true) => "https",
+            (true, false) => "ws",
+            (true, true) => "wss",
+        };
         // Append to what earlier proxies said, comma-separated, as http-proxy does.
         append_forwarded(
             &mut headers,
@@ -260,6 +267,7 @@ fn append_forwarded(headers: &mut HeaderMap, name: &'static str, value: &str) {
 /// a client that stopped sending its body within `--timeout` is 408.
 async fn send(state: &AppState, req: Request<Body>) -> Result<Response<Incoming>, StatusCode> {
     let target = req.uri().clone();
+    let started = std::time::Instant::now();
     let fut = state.client.request(req);
     let result = match state.config.proxy_timeout {
         Some(t) => match tokio::time::timeout(t, fut).await {
@@ -271,6 +279,9 @@ async fn send(state: &AppState, req: Request<Body>) -> Result<Response<Incoming>
         },
         None => fut.await,
     };
+    if result.is_ok() {
+        state.metrics.upstream_answered(started.elapsed());
+    }
     result.map_err(|e| {
         let code = if e.is_connect() {
             StatusCode::SERVICE_UNAVAILABLE

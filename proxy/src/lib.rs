@@ -10,6 +10,7 @@
 //! - [`server`]: the public port's connections; [`forward`]: HTTP forwarding;
 //!   [`websocket`]: upgrades; [`tcp_bridge`]: websockets bridged to raw TCP (VNC) for routes
 //!   with `"ws_bridge": "tcp"`; [`error_page`]: what failed requests get.
+//! - [`tls`]: `--ssl-*`, `--api-ssl-*` and `--client-ssl-*`; [`metrics`]: `/metrics`.
 //! - [`state`]: what all of them share.
 //!
 //! A request flows: `server` → `forward` (normalise, look up, rewrite, send through the pool)
@@ -21,20 +22,24 @@ pub mod cli;
 pub mod config;
 pub mod error_page;
 pub mod forward;
+pub mod metrics;
 pub mod persist;
 pub mod routes;
 pub mod server;
 pub mod state;
 pub mod tcp_bridge;
+pub mod tls;
 pub mod websocket;
 
 pub use config::{Config, ConfigError};
 
+use axum::serve::{Listener, ListenerExt};
 use persist::{PersistError, Persister};
 use routes::{RouteTable, Routes, Target};
 use serde_json::{Map, Value};
 use std::future::Future;
 use std::path::PathBuf;
+use tls::TlsListener;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -45,6 +50,8 @@ pub enum ProxyError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Persist(#[from] PersistError),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     #[error("cannot write the pid file {path}: {source}")]
     PidFile {
         path: PathBuf,
@@ -72,6 +79,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ProxyError> {
     config.validate()?;
+    let tls = tls::Loaded::load(&config.tls, config.insecure)?;
     let routes = initial_routes(&config)?;
     if config.auth_token.is_none() {
         tracing::warn!("REST API is not authenticated.");
@@ -81,10 +89,12 @@ pub async fn run(
         None => None,
     };
     let (stop, stopped) = watch::channel(false);
-    let state = state::Shared::new(config, routes, stopped.clone());
+    let state = state::Shared::new(config, routes, tls.upstream, stopped.clone());
     let addr = |l: &TcpListener| l.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let scheme = |tls: &Option<_>| if tls.is_some() { "https" } else { "http" };
     tracing::info!(
-        "Proxying http://{} to {}",
+        "Proxying {}://{} to {}",
+        scheme(&tls.public),
         addr(&listeners.public),
         state
             .config
@@ -92,18 +102,38 @@ pub async fn run(
             .as_deref()
             .unwrap_or("(no default)")
     );
-    tracing::info!("Proxy API at http://{}/api/routes", addr(&listeners.api));
+    tracing::info!(
+        "Proxy API at {}://{}/api/routes",
+        scheme(&tls.api),
+        addr(&listeners.api)
+    );
 
-    let public = tokio::spawn(server::serve(
-        listeners.public,
+    let public = match tls.public {
+        Some(acceptor) => tokio::spawn(server::serve(
+            TlsListener::new(listeners.public, acceptor).map_err(serve_error("public"))?,
+            state.clone(),
+            stopped.clone(),
+        )),
+        None => tokio::spawn(server::serve(
+            listeners.public.tap_io(|s| {
+                let _ = s.set_nodelay(true);
+            }),
+            state.clone(),
+            stopped.clone(),
+        )),
+    };
+    let api_router = api::router(state.clone()).layer(axum::middleware::from_fn_with_state(
         state.clone(),
-        stopped.clone(),
+        metrics::count_api,
     ));
-    let api = tokio::spawn(serve_axum(
-        listeners.api,
-        api::router(state.clone()),
-        stopped.clone(),
-    ));
+    let api = match tls.api {
+        Some(acceptor) => tokio::spawn(serve_axum(
+            TlsListener::new(listeners.api, acceptor).map_err(serve_error("API"))?,
+            api_router,
+            stopped.clone(),
+        )),
+        None => tokio::spawn(serve_axum(listeners.api, api_router, stopped.clone())),
+    };
     let metrics = listeners.metrics.map(|l| {
         tracing::info!("Serve metrics at http://{}/metrics", addr(&l));
         tokio::spawn(serve_axum(
@@ -132,8 +162,12 @@ pub async fn run(
     })
 }
 
-async fn serve_axum(
-    listener: TcpListener,
+fn serve_error(which: &'static str) -> impl FnOnce(std::io::Error) -> ProxyError {
+    move |source| ProxyError::Serve { which, source }
+}
+
+async fn serve_axum<L: Listener<Addr = std::net::SocketAddr>>(
+    listener: L,
     router: axum::Router,
     mut stopped: watch::Receiver<bool>,
 ) -> std::io::Result<()> {

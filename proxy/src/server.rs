@@ -2,13 +2,15 @@
 //! that protect us from bad clients, and a graceful stop.
 
 use crate::forward;
+use crate::metrics::CountingIo;
 use crate::state::AppState;
+use axum::serve::Listener;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, watch};
 
 /// Request heads larger than this get 431 (node, and so CHP, allow 16 KiB; JupyterHub's
@@ -18,22 +20,21 @@ pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 const GRACE: Duration = Duration::from_secs(10);
 
 /// Accept until `shutdown` turns true, then let open connections finish (up to [`GRACE`]).
-pub async fn serve(listener: TcpListener, state: AppState, mut shutdown: watch::Receiver<bool>) {
+/// `listener` yields plain TCP or, with `--ssl-key`, connections whose TLS handshake is done.
+pub async fn serve<L>(mut listener: L, state: AppState, mut shutdown: watch::Receiver<bool>)
+where
+    L: Listener<Addr = SocketAddr>,
+{
     // Each connection task holds a clone of `alive`; `recv` returns once all are dropped.
     let (alive, mut all_done) = mpsc::channel::<()>(1);
     loop {
         tokio::select! {
             _ = crate::state::stopped(&mut shutdown) => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, remote)) => {
-                    let conn = connection(stream, remote, state.clone(), shutdown.clone(), alive.clone());
-                    tokio::spawn(conn);
-                }
-                Err(e) => {
-                    // Usually out of file descriptors: back off briefly rather than spin.
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
+            // Accept errors (such as running out of file descriptors) are logged and
+            // backed off from inside `accept`.
+            (stream, remote) = listener.accept() => {
+                let conn = connection(stream, remote, state.clone(), shutdown.clone(), alive.clone());
+                tokio::spawn(conn);
             }
         }
     }
@@ -45,13 +46,12 @@ pub async fn serve(listener: TcpListener, state: AppState, mut shutdown: watch::
 }
 
 async fn connection(
-    stream: TcpStream,
+    stream: impl AsyncRead + AsyncWrite + Unpin + Send + 'static,
     remote: SocketAddr,
     state: AppState,
     mut shutdown: watch::Receiver<bool>,
     _alive: mpsc::Sender<()>,
 ) {
-    let _ = stream.set_nodelay(true);
     let c = &state.config;
     // hyper's header-read timeout also runs while a keep-alive connection waits for its next
     // request, so it is both CHP's keep-alive timeout and the slow-header (slowloris) limit.
@@ -67,6 +67,7 @@ async fn connection(
         .keep_alive(true);
     let svc_state = state.clone();
     let svc = service_fn(move |req| forward::handle(svc_state.clone(), remote, req));
+    let stream = CountingIo::new(stream, state.clone());
     let conn = builder
         .serve_connection(TokioIo::new(stream), svc)
         .with_upgrades();

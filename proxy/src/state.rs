@@ -5,21 +5,23 @@ use crate::config::Config;
 use crate::routes::Routes;
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+
+pub use crate::metrics::Metrics;
 
 /// Any error a body can fail with.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The one body type requests and responses travel in, upstream and downstream.
 pub type Body = BoxBody<Bytes, BoxError>;
 /// The pooled upstream client: keep-alive connections are reused across requests, where CHP
-/// opens a new connection per request.
-pub type UpstreamClient = Client<HttpConnector, Body>;
+/// opens a new connection per request. https targets go through rustls.
+pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, Body>;
 
 pub type AppState = Arc<Shared>;
 
@@ -33,8 +35,14 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(config: Config, routes: Routes, shutdown: watch::Receiver<bool>) -> AppState {
+    pub fn new(
+        config: Config,
+        routes: Routes,
+        upstream_tls: Arc<rustls::ClientConfig>,
+        shutdown: watch::Receiver<bool>,
+    ) -> AppState {
         let mut connector = HttpConnector::new();
+        connector.enforce_http(false);
         connector.set_nodelay(true);
         connector.set_keepalive(Some(Duration::from_secs(60)));
         connector.set_connect_timeout(Some(Duration::from_secs(10)));
@@ -42,7 +50,13 @@ impl Shared {
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(256)
-            .build(connector);
+            .build(
+                hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_tls_config(Arc::unwrap_or_clone(upstream_tls))
+                    .https_or_http()
+                    .enable_http1()
+                    .wrap_connector(connector),
+            );
         Arc::new(Shared {
             config,
             routes,
@@ -50,45 +64,6 @@ impl Shared {
             metrics: Metrics::default(),
             shutdown,
         })
-    }
-}
-
-/// Counters for `/metrics`. Relaxed atomics: exactness across threads is not needed.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    pub requests_web: AtomicU64,
-    pub requests_ws: AtomicU64,
-    pub requests_api: AtomicU64,
-    pub upstream_errors: AtomicU64,
-    pub websockets_open: AtomicI64,
-}
-
-impl Metrics {
-    pub fn inc(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// The Prometheus text format.
-    pub fn render(&self, routes: usize) -> String {
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        format!(
-            "# TYPE ferrohub_proxy_requests_total counter\n\
-             ferrohub_proxy_requests_total{{kind=\"web\"}} {}\n\
-             ferrohub_proxy_requests_total{{kind=\"ws\"}} {}\n\
-             ferrohub_proxy_requests_total{{kind=\"api\"}} {}\n\
-             # TYPE ferrohub_proxy_upstream_errors_total counter\n\
-             ferrohub_proxy_upstream_errors_total {}\n\
-             # TYPE ferrohub_proxy_websockets_open gauge\n\
-             ferrohub_proxy_websockets_open {}\n\
-             # TYPE ferrohub_proxy_routes gauge\n\
-             ferrohub_proxy_routes {}\n",
-            get(&self.requests_web),
-            get(&self.requests_ws),
-            get(&self.requests_api),
-            get(&self.upstream_errors),
-            self.websockets_open.load(Ordering::Relaxed),
-            routes,
-        )
     }
 }
 

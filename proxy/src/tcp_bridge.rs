@@ -215,7 +215,7 @@ async fn bridge(state: AppState, route: Arc<Route>, client: OnUpgrade, tcp: TcpS
         }
     };
     let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
-    let open = &state.metrics.websockets_open;
+    let open = &state.metrics.tcp_bridges_open;
     open.fetch_add(1, Ordering::Relaxed);
     let end = relay(&state, &route, ws, tcp).await;
     open.fetch_sub(1, Ordering::Relaxed);

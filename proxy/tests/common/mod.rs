@@ -28,6 +28,8 @@ pub const TOKEN: &str = "test-token";
 pub struct TestProxy {
     pub public: SocketAddr,
     pub api: SocketAddr,
+    /// The metrics port (`GET /metrics`).
+    pub metrics: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), ProxyError>>>,
     pub http: reqwest::Client,
@@ -42,12 +44,14 @@ impl TestProxy {
     pub async fn try_start(config: Config) -> Result<TestProxy, ProxyError> {
         let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let api = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let (public_addr, api_addr) = (public.local_addr().unwrap(), api.local_addr().unwrap());
+        let metrics_addr = metrics.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let listeners = Listeners {
             public,
             api,
-            metrics: None,
+            metrics: Some(metrics),
         };
         let mut task = tokio::spawn(run(config, listeners, async {
             let _ = stopped.await;
@@ -68,6 +72,7 @@ impl TestProxy {
         Ok(TestProxy {
             public: public_addr,
             api: api_addr,
+            metrics: metrics_addr,
             stop: Some(stop),
             task: Some(task),
             http,

@@ -1,0 +1,60 @@
+# Helpers shared by the proxy benchmark scripts (sourced, not run). Loopback only.
+
+# Debian's configurable-http-proxy finds its modules here when node comes from elsewhere.
+export NODE_PATH=/usr/share/nodejs:/usr/lib/nodejs
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Install the Debian packages named, if missing.
+need_debs() {
+    local need=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
+    done
+    if [ ${#need[@]} -gt 0 ]; then
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+    fi
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+wait_port() {
+    for _ in $(seq 1 100); do
+        (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "nothing answers on port $1" >&2
+    exit 1
+}
+
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# Start the websocket echo server of `ws_bench`; sets ECHO (its port) and ECHO_PID.
+start_ws_echo() {
+    local out=$1
+    target/release/examples/ws_bench echo > "$out" &
+    ECHO_PID=$!
+    for _ in $(seq 1 100); do
+        ECHO=$(head -n1 "$out" 2>/dev/null || true)
+        [ -n "$ECHO" ] && return 0
+        sleep 0.1
+    done
+    echo "the echo server did not start" >&2
+    exit 1
+}
+
+# start_proxy chp|ferrohub TARGET: a proxy on a free port with TARGET as its default target;
+# sets PROXY_PORT and PROXY_PID.
+start_proxy() {
+    local kind=$1 target=$2 api
+    PROXY_PORT=$(free_port); api=$(free_port)
+    local args=(--ip 127.0.0.1 --port "$PROXY_PORT" --api-ip 127.0.0.1 --api-port "$api"
+        --default-target "$target" --log-level error)
+    case $kind in
+        chp) CONFIGPROXY_AUTH_TOKEN=bench-token configurable-http-proxy "${args[@]}" & ;;
+        ferrohub) CONFIGPROXY_AUTH_TOKEN=bench-token target/release/ferrohub-proxy "${args[@]}" & ;;
+    esac
+    PROXY_PID=$!
+    wait_port "$PROXY_PORT"
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Websocket echo round trip: the same echo backend (ws_bench echo, Rust) reached directly,
+# through configurable-http-proxy (Debian's node-configurable-http-proxy) and through
+# ferrohub-proxy, one connection, 64-byte binary messages, one at a time, loopback only.
+#
+#   bash bench/proxy_ws.sh                 # 20,000 round trips each, prints a Markdown table
+#   MESSAGES=2000 bash bench/proxy_ws.sh   # quicker
+#
+# "Added" is the proxy's figure minus the direct one: what the extra hop costs. The three are
+# measured in ROUNDS interleaved rounds (default 5) and each figure is the median of the rounds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+MESSAGES=${MESSAGES:-20000}
+ROUNDS=${ROUNDS:-5}
+need_debs node-configurable-http-proxy
+
+echo "== building ferrohub-proxy and ws_bench (release)" >&2
+cargo build --release -q -p ferrohub-proxy --bin ferrohub-proxy --example ws_bench
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+start_ws_echo "$work/echo.port"; pids+=("$ECHO_PID")
+start_proxy chp "http://127.0.0.1:$ECHO"; pids+=("$PROXY_PID"); CHP=$PROXY_PORT
+start_proxy ferrohub "http://127.0.0.1:$ECHO"; pids+=("$PROXY_PID"); FH=$PROXY_PORT
+
+# Interleaved rounds, so a burst of load elsewhere on the machine hits all three alike; each
+# figure is the median over the rounds.
+rtt() { target/release/examples/ws_bench rtt "ws://127.0.0.1:$1/ws" "$((MESSAGES / ROUNDS))"; }
+for _ in $(seq 1 "$ROUNDS"); do
+    rtt "$ECHO" >> "$work/direct"; rtt "$CHP" >> "$work/chp"; rtt "$FH" >> "$work/fh"
+done
+median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+read -r d_med d_p99 <<< "$(cut -d' ' -f1 "$work/direct" | median) $(cut -d' ' -f2 "$work/direct" | median)"
+read -r c_med c_p99 <<< "$(cut -d' ' -f1 "$work/chp" | median) $(cut -d' ' -f2 "$work/chp" | median)"
+read -r f_med f_p99 <<< "$(cut -d' ' -f1 "$work/fh" | median) $(cut -d' ' -f2 "$work/fh" | median)"
+added() { python3 -c "print(f'{$1 - $2:.1f}')"; }
+
+echo "| websocket echo, 64 B, $MESSAGES round trips in $ROUNDS rounds | median RTT (µs) | p99 RTT (µs) | added by the proxy, median (µs) | added by the proxy, p99 (µs) |"
+echo "|---|---|---|---|---|"
+echo "| direct | $d_med | $d_p99 | | |"
+echo "| configurable-http-proxy | $c_med | $c_p99 | $(added "$c_med" "$d_med") | $(added "$c_p99" "$d_p99") |"
+echo "| ferrohub-proxy | $f_med | $f_p99 | $(added "$f_med" "$d_med") | $(added "$f_p99" "$d_p99") |"

@@ -1,0 +1,228 @@
+//! TLS on every side, with certificates from a throwaway CA: https and wss clients to the
+//! proxy, https and wss targets behind it (trusted through `--client-ssl-ca` or `--insecure`),
+//! the API over https, client certificates, and clear errors for unusable files.
+
+mod common;
+#[path = "common/tls.rs"]
+mod tls_kit;
+
+use common::*;
+use ferrohub_proxy::tls::{ClientTls, TlsOptions};
+use ferrohub_proxy::{run, Config, Listeners, ProxyError};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use tls_kit::*;
+use tokio::net::TcpListener;
+
+fn with_tls(tls: TlsOptions) -> Config {
+    Config {
+        tls,
+        ..TestProxy::config()
+    }
+}
+
+#[tokio::test]
+async fn https_and_wss_clients_reach_plain_targets() {
+    let pki = Pki::new();
+    let web = TlsBackend::http(None).await;
+    let ws = TlsBackend::ws_echo(None).await;
+    let p = TestProxy::start(with_tls(TlsOptions {
+        public: Some(pki.server_tls()),
+        ..Default::default()
+    }))
+    .await;
+    p.add_route("/web", json!({"target": format!("http://{}", web.addr)}))
+        .await;
+    p.add_route("/ws", json!({"target": format!("ws://{}", ws.addr)}))
+        .await;
+
+    let url = format!("https://localhost:{}/web/page", p.public.port());
+    let (status, body) = get(pki.client_config(false), &url, None).await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    let seen: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(seen["uri"], "/web/page");
+    assert_eq!(seen["headers"]["x-forwarded-proto"], "https");
+    assert_eq!(
+        seen["headers"]["x-forwarded-port"],
+        p.public.port().to_string()
+    );
+
+    let back = ws_echo_once(
+        p.public,
+        "/ws/socket",
+        Some(pki.client_config(false)),
+        "hello",
+    )
+    .await;
+    assert_eq!(back, "hello");
+
+    // Plain HTTP to the TLS port gets nowhere near a route.
+    let plain = reqwest::Client::new().get(p.url("/web/page")).send().await;
+    assert!(plain.is_err(), "{plain:?}");
+}
+
+async fn add_tls_routes(p: &TestProxy, web: &TlsBackend, ws: &TlsBackend) {
+    // One by IP address, one by name: the certificate names both.
+    let web = format!("https://127.0.0.1:{}", web.addr.port());
+    p.add_route("/web", json!({ "target": web })).await;
+    let ws = format!("wss://localhost:{}", ws.addr.port());
+    p.add_route("/ws", json!({ "target": ws })).await;
+}
+
+#[tokio::test]
+async fn https_targets_are_verified_with_the_client_ca() {
+    let pki = Pki::new();
+    let web = TlsBackend::http(Some(pki.acceptor())).await;
+    let ws = TlsBackend::ws_echo(Some(pki.acceptor())).await;
+    // Mozilla's roots do not include the test CA: the target is refused as not trusted.
+    let p = TestProxy::start(TestProxy::config()).await;
+    add_tls_routes(&p, &web, &ws).await;
+    let r = p.http.get(p.url("/web/x")).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+
+    let trusting = with_tls(TlsOptions {
+        client: ClientTls {
+            ca: Some(pki.path("ca.pem")),
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let insecure = Config {
+        insecure: true,
+        ..TestProxy::config()
+    };
+    for config in [trusting, insecure] {
+        let p = TestProxy::start(config).await;
+        add_tls_routes(&p, &web, &ws).await;
+        let r = p.http.get(p.url("/web/x")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let seen: Value = r.json().await.unwrap();
+        assert_eq!(seen["uri"], "/web/x");
+        assert_eq!(seen["headers"]["x-forwarded-proto"], "http");
+        assert_eq!(
+            ws_echo_once(p.public, "/ws/", None, "through").await,
+            "through"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_api_speaks_https() {
+    let pki = Pki::new();
+    let config = with_tls(TlsOptions {
+        api: Some(pki.server_tls()),
+        ..Default::default()
+    });
+    let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api_port = api.local_addr().unwrap().port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(run(
+        config,
+        Listeners {
+            public,
+            api,
+            metrics: None,
+        },
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let url = format!("https://localhost:{api_port}/api/routes");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let answer = loop {
+        match get(pki.client_config(false), &url, Some(TOKEN)).await {
+            Ok(a) => break a,
+            Err(e) => assert!(Instant::now() < deadline, "no https answer: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(answer.0, 200, "{}", answer.1);
+    assert_eq!(serde_json::from_str::<Value>(&answer.1).unwrap(), json!({}));
+    let (status, _) = get(pki.client_config(false), &url, Some("wrong"))
+        .await
+        .unwrap();
+    assert_eq!(status, 403);
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_required_client_certificate_is_enforced() {
+    let pki = Pki::new();
+    let web = TlsBackend::http(None).await;
+    let mut public = pki.server_tls();
+    public.ca = Some(pki.path("ca.pem"));
+    public.request_cert = true;
+    public.reject_unauthorized = true;
+    let p = TestProxy::start(with_tls(TlsOptions {
+        public: Some(public),
+        ..Default::default()
+    }))
+    .await;
+    p.add_route("/", json!({"target": format!("http://{}", web.addr)}))
+        .await;
+    let url = format!("https://localhost:{}/page", p.public.port());
+
+    let refused = get(pki.client_config(false), &url, None).await;
+    assert!(refused.is_err(), "{refused:?}");
+    let (status, _) = get(pki.client_config(true), &url, None).await.unwrap();
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn unusable_tls_files_stop_the_start_naming_the_file() {
+    let pki = Pki::new();
+    let missing = pki.path("nope.key");
+    let mut bad_key = pki.server_tls();
+    bad_key.key = missing.clone();
+    let mut not_pem = pki.server_tls();
+    not_pem.cert = pki.path("server.ext");
+    let mut no_ca = pki.server_tls();
+    no_ca.request_cert = true;
+    let cases = [
+        (
+            TlsOptions {
+                public: Some(bad_key),
+                ..Default::default()
+            },
+            "--ssl-key",
+            missing.display().to_string(),
+        ),
+        (
+            TlsOptions {
+                api: Some(not_pem),
+                ..Default::default()
+            },
+            "--api-ssl-cert",
+            pki.path("server.ext").display().to_string(),
+        ),
+        (
+            TlsOptions {
+                public: Some(no_ca),
+                ..Default::default()
+            },
+            "--ssl-ca",
+            String::new(),
+        ),
+        (
+            TlsOptions {
+                client: ClientTls {
+                    ca: Some(pki.path("server.key")),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            "--client-ssl-ca",
+            pki.path("server.key").display().to_string(),
+        ),
+    ];
+    for (tls, flag, file) in cases {
+        let err = match TestProxy::try_start(with_tls(tls)).await {
+            Err(e @ ProxyError::Tls(_)) => e.to_string(),
+            Err(other) => panic!("{flag}: not a TLS error: {other}"),
+            Ok(_) => panic!("{flag}: the proxy started"),
+        };
+        assert!(err.contains(flag) && err.contains(&file), "{err}");
+    }
+}
