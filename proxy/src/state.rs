@@ -2,6 +2,7 @@
 //! counters. Handed around as [`AppState`]; cloning is shallow.
 
 use crate::config::Config;
+use crate::revoked::Revoked;
 use crate::routes::Routes;
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
@@ -26,6 +27,8 @@ pub type AppState = Arc<Shared>;
 pub struct Shared {
     pub config: Config,
     pub routes: Routes,
+    /// Proxy sessions the hub ended before their expiry.
+    pub revoked: Revoked,
     pub client: UpstreamClient,
     pub metrics: Metrics,
     /// Becomes `true` when the proxy shuts down; long-lived tasks (websockets) watch it.
@@ -33,7 +36,12 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(config: Config, routes: Routes, shutdown: watch::Receiver<bool>) -> AppState {
+    pub fn new(
+        config: Config,
+        routes: Routes,
+        revoked: Revoked,
+        shutdown: watch::Receiver<bool>,
+    ) -> AppState {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_keepalive(Some(Duration::from_secs(60)));
@@ -46,6 +54,7 @@ impl Shared {
         Arc::new(Shared {
             config,
             routes,
+            revoked,
             client,
             metrics: Metrics::default(),
             shutdown,

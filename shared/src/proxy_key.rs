@@ -111,9 +111,17 @@ mod tests {
     #[test]
     fn hex_round_trips_and_short_keys_are_refused() {
         let a = ProxyKey::derive(b"secret");
-        assert_eq!(ProxyKey::from_hex(&format!("{}\n", a.to_hex()), "t").unwrap(), a);
-        let err = ProxyKey::from_hex("abcd", "the file k").unwrap_err().to_string();
-        assert!(err.contains("the file k") && err.contains("ferrohub proxy-key"), "{err}");
+        assert_eq!(
+            ProxyKey::from_hex(&format!("{}\n", a.to_hex()), "t").unwrap(),
+            a
+        );
+        let err = ProxyKey::from_hex("abcd", "the file k")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("the file k") && err.contains("ferrohub proxy-key"),
+            "{err}"
+        );
         assert!(ProxyKey::from_hex("zz", "t").is_err());
     }
 

@@ -83,7 +83,10 @@ pub fn session_id(key: &ProxyKey, token: &str) -> String {
 }
 
 /// A cookie's value among a request's `Cookie` header values (`a=1; b=2`).
-pub fn cookie_value<'a>(cookie_headers: impl IntoIterator<Item = &'a str>, name: &str) -> Option<&'a str> {
+pub fn cookie_value<'a>(
+    cookie_headers: impl IntoIterator<Item = &'a str>,
+    name: &str,
+) -> Option<&'a str> {
     cookie_headers
         .into_iter()
         .flat_map(|v| v.split(';'))
@@ -109,7 +112,9 @@ mod tests {
     fn a_session_round_trips() {
         let key = ProxyKey::derive(b"k");
         let value = alice(100).encode(&key);
-        assert!(value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)));
+        assert!(value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)));
         assert_eq!(ProxySession::decode(&key, &value, 99), Ok(alice(100)));
     }
 
@@ -127,13 +132,22 @@ mod tests {
             .unwrap(),
         );
         let check = |v: &str| ProxySession::decode(&key, v, 50);
-        assert_eq!(check(&format!("{mallory}.{signature}")), Err(SessionError::BadSignature));
+        assert_eq!(
+            check(&format!("{mallory}.{signature}")),
+            Err(SessionError::BadSignature)
+        );
         let mut flipped = signature.to_owned().into_bytes();
         flipped[0] = if flipped[0] == b'A' { b'B' } else { b'A' };
         let flipped = String::from_utf8(flipped).unwrap();
-        assert_eq!(check(&format!("{payload}.{flipped}")), Err(SessionError::BadSignature));
+        assert_eq!(
+            check(&format!("{payload}.{flipped}")),
+            Err(SessionError::BadSignature)
+        );
         assert_eq!(check(payload), Err(SessionError::Malformed));
-        assert_eq!(check(&format!("{payload}.!!")), Err(SessionError::Malformed));
+        assert_eq!(
+            check(&format!("{payload}.!!")),
+            Err(SessionError::Malformed)
+        );
         assert_eq!(
             ProxySession::decode(&key, &value, 100),
             Err(SessionError::Expired)
@@ -146,7 +160,10 @@ mod tests {
         // A signed payload that is not a session (e.g. a route credential's) is malformed.
         let junk = URL_SAFE_NO_PAD.encode(b"[1]");
         let sig = URL_SAFE_NO_PAD.encode(key.mac(PURPOSE, junk.as_bytes()));
-        assert_eq!(check(&format!("{junk}.{sig}")), Err(SessionError::Malformed));
+        assert_eq!(
+            check(&format!("{junk}.{sig}")),
+            Err(SessionError::Malformed)
+        );
     }
 
     #[test]
@@ -154,7 +171,10 @@ mod tests {
         let k = ProxyKey::derive(b"k");
         assert_eq!(session_id(&k, "t"), session_id(&k, "t"));
         assert_ne!(session_id(&k, "t"), session_id(&k, "u"));
-        assert_ne!(session_id(&k, "t"), session_id(&ProxyKey::derive(b"j"), "t"));
+        assert_ne!(
+            session_id(&k, "t"),
+            session_id(&ProxyKey::derive(b"j"), "t")
+        );
         assert_eq!(session_id(&k, "t").len(), 32);
     }
 

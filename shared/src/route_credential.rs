@@ -41,7 +41,9 @@ pub fn verify(key: &ProxyKey, presented: &str) -> Option<RouteSpec> {
         return None;
     }
     // Minted prefixes are normalised; anything else was not minted here.
-    RouteSpec::parse(&prefix).ok().filter(|s| s.as_str() == prefix)
+    RouteSpec::parse(&prefix)
+        .ok()
+        .filter(|s| s.as_str() == prefix)
 }
 
 /// Whether `spec` lies under `prefix`, segment by segment: `/user/alice` covers
