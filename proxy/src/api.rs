@@ -76,7 +76,7 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             ApiError::Persist(e) => {
                 tracing::error!("{e}");
-                let m = "the route table changed but could not be saved; see the proxy's log";
+                let m = "the change was made but could not be saved to disk; see the proxy's log";
                 (StatusCode::INTERNAL_SERVER_ERROR, m.to_owned())
             }
         };
