@@ -128,10 +128,77 @@ async fn add_route(api: &str, credential: &str, spec: &str, target: &str) -> u16
         .as_u16()
 }
 
+/// The `Set-Cookie` headers of a login through the form (and of the logout after it).
+async fn login_and_logout_cookies(hub: &TestHub, name: &str) -> (Vec<String>, Vec<String>) {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = format!("{}/hub/login", hub.public_url());
+    let form = client
+        .get(&login)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let page = Page {
+        status: 200,
+        url: login.clone(),
+        body: form,
+        hops: vec![],
+    };
+    let xsrf = page.field("_xsrf").expect("an XSRF token");
+    let set_cookies = |r: &reqwest::Response| -> Vec<String> {
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    };
+    let r = client
+        .post(&login)
+        .form(&[("username", name), ("password", "any"), ("_xsrf", &xsrf)])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let at_login = set_cookies(&r);
+    let r = client
+        .get(format!("{}/hub/logout", hub.public_url()))
+        .send()
+        .await
+        .unwrap();
+    (at_login, set_cookies(&r))
+}
+
 #[tokio::test]
 async fn only_the_owner_reaches_a_private_route_until_logout() {
     let hub = TestHub::start("private-routes", CONFIG).await;
     let target = target().await;
+
+    // The proxy session cookie is set beside the hub's at login, for every path the proxy
+    // serves, and cleared at logout.
+    let (at_login, at_logout) = login_and_logout_cookies(&hub, "carol").await;
+    let proxy_set = at_login
+        .iter()
+        .find(|c| c.starts_with(&format!("{SESSION_COOKIE}=")))
+        .unwrap_or_else(|| panic!("{at_login:?}"));
+    assert!(
+        proxy_set.contains("; Path=/;")
+            && proxy_set.contains("HttpOnly")
+            && proxy_set.contains("SameSite=Lax"),
+        "{proxy_set}"
+    );
+    assert!(
+        at_logout
+            .iter()
+            .any(|c| c.starts_with(&format!("{SESSION_COOKIE}=;")) && c.contains("Max-Age=0")),
+        "{at_logout:?}"
+    );
     let api = format!("http://127.0.0.1:{}", hub.proxy_api);
 
     // A credential for alice's prefix registers a private route there and nowhere else.
