@@ -18,8 +18,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: PostgreSQL for the store's second backend; for the VNC end-to-end test a
 # real VNC server (TigerVNC's Xvnc) with something to draw (xsetroot), the noVNC client, and
-# headless Chromium driven over WebDriver.
-APT_PACKAGES=(postgresql tigervnc-standalone-server x11-xserver-utils novnc chromium chromium-driver)
+# headless Chromium driven over WebDriver; openssl for the test CA of the https OAuth test.
+APT_PACKAGES=(postgresql tigervnc-standalone-server x11-xserver-utils novnc chromium chromium-driver openssl)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

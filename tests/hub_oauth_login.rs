@@ -6,23 +6,53 @@
 //!
 //! The browser reaches JupyterHub as `localhost` and ferrohub as `127.0.0.1`: both hubs name
 //! their login cookie `jupyterhub-hub-login` under `/hub/`, and cookies ignore ports.
+//!
+//! A variant serves JupyterHub over https with a certificate from a CA made for the test
+//! (through a TLS front, as ferrohub-proxy does not terminate TLS yet): ferrohub trusting that
+//! CA (`tls_ca_file`) logs users in; one without it shows a page saying the provider's
+//! certificate is not trusted.
 
 use ferrohub_e2e::browser::{Browser, Page};
 use ferrohub_e2e::jupyterhub::JupyterHub;
-use ferrohub_e2e::{free_port, TestHub};
+use ferrohub_e2e::tls::{TestCa, TlsFront};
+use ferrohub_e2e::{free_port, ScratchDir, TestHub};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Instant;
 
 const ADMIN_TOKEN: &str = "oauth-e2e-admin-token-5d7f9b1c3e";
 const PROXY_TOKEN: &str = "oauth-e2e-proxy-token-2a4c6e8f0b";
-/// The client secret: JupyterHub's secret for a service's OAuth client is its api_token.
-const CLIENT_SECRET: &str = "oauth-e2e-client-secret-9e8d7c6b5a4f3e2d";
 const JH_PASSWORD: &str = "jh-password";
 
-/// ferrohub, logging in at the JupyterHub on `jh` (whose public port is `jh_public`).
-fn ferrohub_config(jh_public: u16) -> String {
-    let api = format!("http://127.0.0.1:{jh_public}/hub/api");
+/// The client secret of JupyterHub's service `name`: JupyterHub's secret for a service's
+/// OAuth client is its api_token.
+fn client_secret(name: &str) -> String {
+    format!("oauth-e2e-client-secret-9e8d7c6b5a4f3e2d-{name}")
+}
+
+/// Where JupyterHub, the provider, is reached.
+struct Provider {
+    /// By browsers (as `localhost`, see above).
+    browser: String,
+    /// By ferrohub.
+    hub: String,
+}
+
+impl Provider {
+    fn http(jh_public: u16) -> Provider {
+        Provider {
+            browser: format!("http://localhost:{jh_public}"),
+            hub: format!("http://127.0.0.1:{jh_public}"),
+        }
+    }
+}
+
+/// ferrohub as JupyterHub's service `service`, trusting the CAs in `tls_ca_file` (`""`: the
+/// public ones only).
+fn ferrohub_config(service: &str, provider: &Provider, tls_ca_file: &str) -> String {
+    let api = format!("{}/hub/api", provider.hub);
+    let authorize = format!("{}/hub/api/oauth2/authorize", provider.browser);
+    let secret = client_secret(service);
     format!(
         r#"
 [JupyterHub]
@@ -36,9 +66,9 @@ api_token = "{ADMIN_TOKEN}"
 admin = true
 
 [GenericOAuthenticator]
-client_id = "service-ferrohub"
-client_secret = "{CLIENT_SECRET}"
-authorize_url = "http://localhost:{jh_public}/hub/api/oauth2/authorize"
+client_id = "service-{service}"
+client_secret = "{secret}"
+authorize_url = "{authorize}"
 token_url = "{api}/oauth2/token"
 userdata_url = "{api}/user"
 username_claim = "name"
@@ -47,28 +77,39 @@ allowed_groups = ["staff"]
 admin_groups = ["ops"]
 manage_groups = true
 login_service = "JupyterHub"
+tls_ca_file = "{tls_ca_file}"
 "#
     )
 }
 
 /// JupyterHub as the provider: any user with the shared password, `ada` in `ops`, `bob` in
-/// `staff`, `carol` in no group; every user may use the `ferrohub` service, whose OAuth
-/// client skips the consent page.
-async fn start_provider(jh_public: u16, ferrohub_public: u16) -> JupyterHub {
+/// `staff`, `carol` in no group; one service per `(name, ferrohub's public port)` in
+/// `clients`, which every user may use and whose OAuth client skips the consent page.
+async fn start_provider(jh_public: u16, clients: &[(&str, u16)]) -> JupyterHub {
+    let services: String = clients
+        .iter()
+        .map(|(name, ferrohub_public)| {
+            format!(
+                "{{'name': '{name}', 'oauth_client_id': 'service-{name}', \
+                 'api_token': '{}', \
+                 'oauth_redirect_uri': 'http://127.0.0.1:{ferrohub_public}/hub/oauth_callback', \
+                 'oauth_no_confirm': True}},\n",
+                client_secret(name)
+            )
+        })
+        .collect();
+    let access: String = clients
+        .iter()
+        .map(|(name, _)| format!(", 'access:services!service={name}'"))
+        .collect();
     JupyterHub::start("oauth-provider", jh_public, PROXY_TOKEN, |_| {
         format!(
             "c.JupyterHub.authenticator_class = 'dummy'
 c.DummyAuthenticator.password = '{JH_PASSWORD}'
 c.JupyterHub.load_groups = {{'ops': {{'users': ['ada']}}, 'staff': {{'users': ['bob']}}}}
 c.Authenticator.allowed_users = {{'ada', 'bob', 'carol'}}
-c.JupyterHub.load_roles = [{{'name': 'user', 'scopes': ['self', 'access:services!service=ferrohub']}}]
-c.JupyterHub.services = [{{
-    'name': 'ferrohub',
-    'oauth_client_id': 'service-ferrohub',
-    'api_token': '{CLIENT_SECRET}',
-    'oauth_redirect_uri': 'http://127.0.0.1:{ferrohub_public}/hub/oauth_callback',
-    'oauth_no_confirm': True,
-}}]
+c.JupyterHub.load_roles = [{{'name': 'user', 'scopes': ['self'{access}]}}]
+c.JupyterHub.services = [{services}]
 "
         )
     })
@@ -77,7 +118,7 @@ c.JupyterHub.services = [{{
 
 /// From ferrohub's login page, through its "Sign in with JupyterHub" button, to JupyterHub's
 /// login form, signing in there as `name`; returns where the browser ends up.
-async fn sign_in(hub: &TestHub, jh: &JupyterHub, browser: &Browser, name: &str) -> Page {
+async fn sign_in(hub: &TestHub, provider: &Provider, browser: &Browser, name: &str) -> Page {
     let public = hub.public_url();
     let login = browser
         .get(&format!("{public}/hub/login?next=/hub/token"))
@@ -99,7 +140,7 @@ async fn sign_in(hub: &TestHub, jh: &JupyterHub, browser: &Browser, name: &str) 
     let form = browser
         .get(&format!("{public}/hub/oauth_login?next=%2Fhub%2Ftoken"))
         .await;
-    let jh_login = format!("http://localhost:{}/hub/login?next=", jh.public);
+    let jh_login = format!("{}/hub/login?next=", provider.browser);
     assert!(form.url.starts_with(&jh_login), "{:?}", form.hops);
     assert!(
         form.hops[1].contains("/hub/api/oauth2/authorize?response_type=code"),
@@ -133,14 +174,16 @@ async fn user(hub: &TestHub, name: &str) -> Value {
 async fn users_log_in_through_jupyterhub_as_an_oauth_provider() {
     let started = Instant::now();
     let jh_public = free_port();
-    let hub = TestHub::start("oauth-login", &ferrohub_config(jh_public)).await;
-    let jh = start_provider(jh_public, hub.public).await;
+    let provider = Provider::http(jh_public);
+    let config = ferrohub_config("ferrohub", &provider, "");
+    let hub = TestHub::start("oauth-login", &config).await;
+    let _jh = start_provider(jh_public, &[("ferrohub", hub.public)]).await;
     let public = hub.public_url();
     let callback = format!("{public}/hub/oauth_callback?code=");
 
     // ada is in `ops`: she lands where she was going, logged in, and an admin.
     let ada = Browser::new();
-    let landed = sign_in(&hub, &jh, &ada, "ada").await;
+    let landed = sign_in(&hub, &provider, &ada, "ada").await;
     assert_eq!(landed.status, 200, "{:?}\n{}", landed.hops, landed.body);
     assert_eq!(
         landed.url,
@@ -172,7 +215,7 @@ async fn users_log_in_through_jupyterhub_as_an_oauth_provider() {
         .await;
     assert_eq!(status, 200, "{body}");
     let bob = Browser::new();
-    let landed = sign_in(&hub, &jh, &bob, "bob").await;
+    let landed = sign_in(&hub, &provider, &bob, "bob").await;
     assert_eq!(
         landed.url,
         format!("{public}/hub/token"),
@@ -185,7 +228,7 @@ async fn users_log_in_through_jupyterhub_as_an_oauth_provider() {
 
     // carol is in no allowed group: a readable refusal, no session, no user.
     let carol = Browser::new();
-    let refused = sign_in(&hub, &jh, &carol, "carol").await;
+    let refused = sign_in(&hub, &provider, &carol, "carol").await;
     assert_eq!(refused.status, 403, "{:?}\n{}", refused.hops, refused.body);
     assert!(refused.url.starts_with(&callback), "{:?}", refused.hops);
     assert!(
@@ -284,4 +327,60 @@ async fn users_log_in_through_jupyterhub_as_an_oauth_provider() {
         "{output}"
     );
     eprintln!("OAuth login e2e took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn an_https_provider_is_trusted_through_tls_ca_file_only() {
+    let dir = ScratchDir::new("oauth-https-ca");
+    let ca = TestCa::new(dir.path());
+    let jh_public = free_port();
+    let front = TlsFront::start(&ca, jh_public, dir.path()).await;
+    let provider = Provider {
+        browser: format!("https://localhost:{}", front.port),
+        hub: format!("https://127.0.0.1:{}", front.port),
+    };
+    let ca_file = ca.ca_cert.display().to_string();
+    let trusting = ferrohub_config("ferrohub", &provider, &ca_file);
+    let hub = TestHub::start("oauth-https", &trusting).await;
+    let untrusting = ferrohub_config("untrusting", &provider, "");
+    let other = TestHub::start("oauth-https-untrusted", &untrusting).await;
+    let clients = [("ferrohub", hub.public), ("untrusting", other.public)];
+    let _jh = start_provider(jh_public, &clients).await;
+
+    // With the CA: the code is exchanged and the claims read over https.
+    let ada = Browser::trusting(&ca.ca_pem());
+    let landed = sign_in(&hub, &provider, &ada, "ada").await;
+    assert_eq!(landed.status, 200, "{:?}\n{}", landed.hops, landed.body);
+    let public = hub.public_url();
+    assert_eq!(
+        landed.url,
+        format!("{public}/hub/token"),
+        "{:?}",
+        landed.hops
+    );
+    let model = user(&hub, "ada").await;
+    assert_eq!(model["admin"], true, "{model}");
+    assert_eq!(model["groups"], json!(["ops"]), "{model}");
+
+    // Without it (the browser trusts the CA, the hub does not): a page that says why.
+    let bob = Browser::trusting(&ca.ca_pem());
+    let refused = sign_in(&other, &provider, &bob, "bob").await;
+    let callback = format!("{}/hub/oauth_callback?code=", other.public_url());
+    assert!(refused.url.starts_with(&callback), "{:?}", refused.hops);
+    assert_eq!(refused.status, 502, "{}", refused.body);
+    for says in [
+        "certificate is not trusted",
+        "GenericOAuthenticator.tls_ca_file",
+    ] {
+        assert!(refused.body.contains(says), "{says}: {}", refused.body);
+    }
+    let home = bob.get(&format!("{}/hub/home", other.public_url())).await;
+    assert!(
+        home.url.contains("/hub/login?next="),
+        "no session: {:?}",
+        home.hops
+    );
+    let output = other.process.output();
+    assert!(output.contains("invalid peer certificate"), "{output}");
+    drop(front);
 }

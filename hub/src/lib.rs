@@ -7,6 +7,7 @@
 //! - [`bootstrap`]: first-start admin creation.
 //! - [`proxy`]: starting, checking and stopping the proxy, and the hub's route in it.
 //! - [`spawner`]: how single-user servers are started ([`spawner::Spawner`]).
+//! - [`programs`]: finding the programs the hub starts (proxy, manager).
 //! - [`servers`]: the server lifecycle (spawn, wait, route, persist, stop, watch).
 //! - [`routes`]: every path the hub serves; [`api`] and [`pages`] hold the handlers;
 //!   [`error`] is the one mapping from errors to responses.
@@ -20,6 +21,7 @@ pub mod config;
 pub mod cookie_secret;
 pub mod error;
 pub mod pages;
+pub mod programs;
 pub mod proxy;
 pub mod routes;
 pub mod servers;

@@ -139,6 +139,9 @@ pub fn app(state: AppState) -> Router {
         .route("/spawn-pending/{user}", get(home::spawn_pending))
         .route("/spawn-pending/{user}/{server}", get(home::spawn_pending))
         .route("/user-redirect/{*path}", get(home::user_redirect))
+        .route("/user/{name}", get(home::user_url))
+        .route("/user/{name}/", get(home::user_url))
+        .route("/user/{name}/{*rest}", get(home::user_url))
         .route("/token", get(token_page::page).post(token_page::action))
         .route(
             "/accept-share",
@@ -157,14 +160,17 @@ pub fn app(state: AppState) -> Router {
         .nest("/api", api())
         .merge(pages)
         .with_state(state.clone());
+    // Requests for a server that reach the hub (no route: not running) come to `/user/...`,
+    // where the browser does not send the hub's cookie (scoped to `/hub/`): send them to the
+    // same path under `/hub/user/...`, which answers with the user in hand, as JupyterHub's
+    // `PrefixRedirectHandler` and `UserUrlHandler` split it.
     let user_urls = Router::new()
-        .route(&format!("{base}user/{{name}}"), get(home::user_url))
-        .route(&format!("{base}user/{{name}}/"), get(home::user_url))
+        .route(&format!("{base}user/{{name}}"), get(home::into_hub))
+        .route(&format!("{base}user/{{name}}/"), get(home::into_hub))
         .route(
             &format!("{base}user/{{name}}/{{*rest}}"),
-            get(home::user_url),
+            get(home::into_hub),
         )
-        .layer(axum::middleware::map_response(pages::security_headers))
         .with_state(state.clone());
     let root = Router::new()
         .route(&base, get(home::root))

@@ -397,3 +397,68 @@ async fn activity_is_recorded_and_validated() {
         404,
     );
 }
+
+/// `admin:users` without being an admin creates and edits users but cannot make admins or
+/// touch them, as JupyterHub; an admin's token with only `admin:users` still can.
+#[tokio::test]
+async fn only_admins_grant_or_change_admin() {
+    let hub = TestHub::new(&[(
+        "JupyterHub.load_roles",
+        r#"[{name = "user-managers", scopes = ["admin:users"], users = ["manager"]}]"#,
+    )])
+    .await;
+    hub.user("alice", false).await;
+    let manager = hub.token("manager", &["inherit"]).await;
+    let refused = [
+        (Method::POST, "/users/carol", json!({"admin": true})),
+        (
+            Method::POST,
+            "/users",
+            json!({"usernames": ["carol"], "admin": true}),
+        ),
+        (Method::PATCH, "/users/alice", json!({"admin": true})),
+        (Method::PATCH, "/users/admin", json!({"name": "demoted"})),
+        (Method::PATCH, "/users/admin", json!({"admin": false})),
+    ];
+    for (method, path, body) in refused {
+        let r = hub.call(method.clone(), path, &manager, Some(body)).await;
+        assert_error(&r, 403);
+        assert!(
+            r.body["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Only admins"),
+            "{method} {path}: {}",
+            r.body
+        );
+    }
+    assert!(hub.store().get_user("carol").await.unwrap().is_none());
+    assert!(!hub.store().get_user("alice").await.unwrap().unwrap().admin);
+    assert!(hub.store().get_user("admin").await.unwrap().unwrap().admin);
+
+    let r = hub
+        .call(Method::POST, "/users/carol", &manager, Some(json!({})))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = hub
+        .call(
+            Method::PATCH,
+            "/users/carol",
+            &manager,
+            Some(json!({"name": "caroline", "admin": false})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let scoped_admin = hub.token("admin", &["admin:users"]).await;
+    let r = hub
+        .call(
+            Method::POST,
+            "/users/dave",
+            &scoped_admin,
+            Some(json!({"admin": true})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["admin"], true);
+}

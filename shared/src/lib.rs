@@ -10,6 +10,7 @@
 //!   `ferrohub-proxy` share, the session cookie the proxy checks on private routes, and the
 //!   scoped credentials for its API.
 //! - [`scopes`]: JupyterHub's scope vocabulary, expansion and access checks.
+//! - [`signed`]: values signed with a key, for cookies and OAuth state.
 //! - [`api_error`]: JupyterHub's `{"status", "message"}` error body.
 //!
 //! This crate is a leaf: no web framework, database or Docker client lives here.
@@ -24,6 +25,7 @@ pub mod route_credential;
 pub mod routes;
 pub mod scopes;
 pub mod secret;
+pub mod signed;
 
 /// The version every binary reports (`--version`, `X-JupyterHub-Version` carries JupyterHub's).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

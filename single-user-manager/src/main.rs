@@ -1,9 +1,78 @@
-//! `ferrohub-manager`: the per-user application manager. Not built yet; see the project's issues.
+//! The `ferrohub-manager` binary: read the hub's environment, start logging, bind, run.
 
-fn main() {
-    eprintln!(
-        "ferrohub-manager {}: the per-user manager is not implemented yet",
-        ferrohub_shared::VERSION
-    );
-    std::process::exit(2);
+use anyhow::Context;
+use clap::Parser;
+use ferrohub_manager::config::ManagerConfig;
+use std::process::ExitCode;
+
+/// The per-user manager of ferrohub. The hub starts it (`spawner_class = "manager"`) with
+/// JupyterHub's single-user environment, which says where to listen and whom to trust.
+#[derive(Debug, Parser)]
+#[command(name = "ferrohub-manager", version)]
+struct Cli {
+    /// Listen on this address instead of the host in JUPYTERHUB_SERVICE_URL
+    #[arg(long)]
+    ip: Option<String>,
+    /// Listen on this port instead of the port in JUPYTERHUB_SERVICE_URL
+    #[arg(long)]
+    port: Option<u16>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        // The hub sends this output to a log file: colour codes only on a terminal.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match start(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ferrohub-manager: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn start(cli: Cli) -> anyhow::Result<()> {
+    let config = ManagerConfig::from_env(|var| std::env::var(var).ok())?;
+    let address = match (cli.ip, cli.port) {
+        (None, None) => config.listen_address(),
+        (ip, port) => {
+            let default = config
+                .service_url
+                .host_str()
+                .unwrap_or("127.0.0.1")
+                .to_owned();
+            let ip = ip.unwrap_or(default);
+            let port = port.or(config.service_url.port()).unwrap_or(8888);
+            if ip.contains(':') {
+                format!("[{ip}]:{port}")
+            } else {
+                format!("{ip}:{port}")
+            }
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(&address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    ferrohub_manager::run(config, listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// SIGINT (the hub's first stop signal) or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: stopping"),
+        _ = term.recv() => tracing::info!("terminated: stopping"),
+    }
 }

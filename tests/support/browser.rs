@@ -74,8 +74,22 @@ impl Default for Browser {
 
 impl Browser {
     pub fn new() -> Browser {
+        Self::with(reqwest::Client::builder())
+    }
+
+    /// A browser that also trusts the CA certificate(s) in `ca_pem`, for https sites a test
+    /// CA signed.
+    pub fn trusting(ca_pem: &[u8]) -> Browser {
+        let mut builder = reqwest::Client::builder();
+        for cert in reqwest::Certificate::from_pem_bundle(ca_pem).expect("PEM certificates") {
+            builder = builder.add_root_certificate(cert);
+        }
+        Self::with(builder)
+    }
+
+    fn with(builder: reqwest::ClientBuilder) -> Browser {
         let cookies = Arc::new(reqwest::cookie::Jar::default());
-        let client = reqwest::Client::builder()
+        let client = builder
             .cookie_provider(cookies.clone())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))

@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod jupyterhub;
+pub mod tls;
 pub mod webdriver;
 pub mod websocket;
 
@@ -159,6 +160,18 @@ impl Running {
             }
         })
         .await
+    }
+
+    /// The port a helper script printed as "listening on PORT" (it bound 127.0.0.1:0).
+    pub async fn listening_port(&self) -> u16 {
+        let output = self
+            .wait_for_output("listening on ", Duration::from_secs(20))
+            .await;
+        let line = output
+            .lines()
+            .find_map(|l| l.strip_prefix("listening on "))
+            .expect("the line was printed");
+        line.trim().parse().expect("a port number")
     }
 
     /// Wait for the process to exit by itself.

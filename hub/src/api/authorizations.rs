@@ -1,12 +1,13 @@
 //! `/hub/api/authorizations/*`: JupyterHub's deprecated identification endpoints, kept for
 //! old services: who owns a token, who holds a login cookie. New code uses `GET /user`.
 
+use super::extract::Path;
 use super::users::identity_model;
 use crate::auth::session;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::Value;

@@ -1,5 +1,6 @@
 //! `/hub/api/groups`: list, read, create and delete groups, manage members and properties.
 
+use super::extract::{Path, Query};
 use super::models::group_model;
 use super::pagination::{request_origin, Paging};
 use super::{bad_request, parse_body, parse_optional_body, JsonBody};
@@ -8,7 +9,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::store::Group;
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -20,15 +21,15 @@ async fn find(
     state: &AppState,
     caller: &Caller,
     name: &str,
-    scope: &str,
+    scopes: &[&str],
 ) -> Result<Group, ApiError> {
-    caller.require_any(scope)?;
+    caller.require_any_of(scopes)?;
     let group = state
         .store
         .get_group(name)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("No such group: {name}")))?;
-    caller.require(scope, Target::Group(&group.name))?;
+    caller.require_one_of(scopes, Target::Group(&group.name))?;
     Ok(group)
 }
 
@@ -94,10 +95,17 @@ pub async fn get(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let group = find(&state, &caller, &name, "read:groups:name").await?;
+    let group = find(
+        &state,
+        &caller,
+        &name,
+        &["read:groups", "read:groups:name", "read:roles:groups"],
+    )
+    .await?;
     Ok(Json(model(&caller, &group)))
 }
 
+/// `POST /groups/{name}`'s optional body.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct Members {
@@ -105,10 +113,21 @@ struct Members {
     users: Vec<String>,
 }
 
+/// The body of adding or removing members: `users` is required, as JupyterHub's
+/// "Must specify users".
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberChange {
+    users: Vec<String>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateMany {
     groups: Vec<String>,
+    /// Members of every group created, as JupyterHub's `POST /groups` takes them.
+    #[serde(default)]
+    users: Vec<String>,
 }
 
 /// `POST /groups/{name}`
@@ -143,6 +162,7 @@ pub async fn create_many(
     if req.groups.is_empty() {
         return Err(bad_request("Must specify at least one group to create"));
     }
+    let users = check_members(&state, &req.users).await?;
     let mut batch = Vec::with_capacity(req.groups.len());
     for name in &req.groups {
         check_group(name).map_err(bad_request)?;
@@ -152,7 +172,7 @@ pub async fn create_many(
                 format!("Group {name} already exists"),
             ));
         }
-        batch.push((name.clone(), Vec::new()));
+        batch.push((name.clone(), users.clone()));
     }
     let groups = state.store.create_groups(&batch).await?;
     let models: Vec<Value> = groups.iter().map(|g| model(&caller, g)).collect();
@@ -165,7 +185,7 @@ pub async fn delete(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let group = find(&state, &caller, &name, "delete:groups").await?;
+    let group = find(&state, &caller, &name, &["delete:groups"]).await?;
     state.store.delete_group(&group.name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -177,8 +197,8 @@ pub async fn add_users(
     Path(name): Path<String>,
     body: JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    let group = find(&state, &caller, &name, "groups").await?;
-    let req: Members = parse_body(&body)?;
+    let group = find(&state, &caller, &name, &["groups"]).await?;
+    let req: MemberChange = parse_body(&body)?;
     let users = check_members(&state, &req.users).await?;
     let group = state.store.add_group_members(&group.name, &users).await?;
     Ok(Json(model(&caller, &group)))
@@ -191,8 +211,8 @@ pub async fn remove_users(
     Path(name): Path<String>,
     body: JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    let group = find(&state, &caller, &name, "groups").await?;
-    let req: Members = parse_body(&body)?;
+    let group = find(&state, &caller, &name, &["groups"]).await?;
+    let req: MemberChange = parse_body(&body)?;
     let users = check_members(&state, &req.users).await?;
     let group = state
         .store
@@ -208,7 +228,7 @@ pub async fn set_properties(
     Path(name): Path<String>,
     body: JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    let group = find(&state, &caller, &name, "groups").await?;
+    let group = find(&state, &caller, &name, &["groups"]).await?;
     let properties: Map<String, Value> = parse_body(&body)?;
     let group = state
         .store

@@ -2,6 +2,7 @@
 //! as bytes and parsed here, so every malformed body gets the same kind of 400.
 
 pub mod authorizations;
+pub mod extract;
 pub mod groups;
 pub mod info;
 pub mod models;
@@ -17,24 +18,23 @@ pub mod tokens;
 pub mod users;
 
 use crate::error::ApiError;
-use axum::body::Bytes;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
-/// A request body, parsed by [`parse_body`] or [`parse_optional_body`].
-pub type JsonBody = Bytes;
+pub use extract::JsonBody;
 
 pub fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, message)
 }
 
 /// Parse a JSON body; a missing, malformed or mistyped one is a 400 naming the field.
-pub fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+pub fn parse_body<T: DeserializeOwned>(body: &JsonBody) -> Result<T, ApiError> {
     parse_optional_body(body)?.ok_or_else(|| bad_request("A JSON request body is required"))
 }
 
 /// Parse a JSON body that may be absent (empty, or `null`).
-pub fn parse_optional_body<T: DeserializeOwned>(body: &Bytes) -> Result<Option<T>, ApiError> {
+pub fn parse_optional_body<T: DeserializeOwned>(body: &JsonBody) -> Result<Option<T>, ApiError> {
+    let body = &body.0;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }

@@ -1,13 +1,14 @@
 //! `/hub/api/proxy`: the proxy's routing table, a check on demand, and pointing the hub at a
 //! new proxy.
 
+use super::extract::Query;
 use super::pagination::Paging;
 use super::{bad_request, parse_body, JsonBody};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::proxy::Proxy;
 use crate::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -94,7 +95,6 @@ pub async fn update(
     body: JsonBody,
 ) -> Result<StatusCode, ApiError> {
     caller.require_any("proxy")?;
-    let proxy = proxy_of(&state)?;
     let req: NewProxy = parse_body(&body)?;
     if let Some(url) = &req.api_url {
         let parsed =
@@ -103,6 +103,7 @@ pub async fn update(
             return Err(bad_request("api_url must be an http(s) URL"));
         }
     }
+    let proxy = proxy_of(&state)?;
     proxy.replace_client(req.api_url.as_deref(), req.auth_token.map(Secret::new));
     proxy.check().await.map_err(|e| {
         ApiError::new(

@@ -1,6 +1,7 @@
 //! `/hub/api/users/{name}/server` and `/servers/{server_name}`: start, stop, read and create
 //! a user's servers, and follow a spawn's progress. The work is done by [`crate::servers`].
 
+use super::extract::Path;
 use super::models::server_model;
 use super::{bad_request, parse_optional_body, JsonBody};
 use crate::auth::Caller;
@@ -8,7 +9,7 @@ use crate::error::ApiError;
 use crate::servers::{PendingKind, ServerKey, SpawnOutcome, StopOutcome};
 use crate::store::{Server, User};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};

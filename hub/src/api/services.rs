@@ -1,13 +1,14 @@
 //! `/hub/api/services`: the services the hub knows.
 
+use super::extract::Path;
 use super::models::service_model;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use ferrohub_shared::scopes::Target;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 /// `GET /services`: an object keyed by service name, as JupyterHub answers.
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
@@ -32,14 +33,16 @@ pub async fn get(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require_any("read:services:name")?;
+    // Any of these, as JupyterHub's `GET /services/{name}`; the model shows what they reach.
+    const READ_SERVICE: &[&str] = &["read:services", "read:services:name", "read:roles:services"];
+    caller.require_any_of(READ_SERVICE)?;
     let service = state
         .store
         .get_service(&name)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("No such service: {name}")))?;
-    caller.require("read:services:name", Target::Service(&service.name))?;
-    Ok(Json(
-        service_model(&caller, &service).expect("name readable, checked above"),
-    ))
+    caller.require_one_of(READ_SERVICE, Target::Service(&service.name))?;
+    Ok(Json(service_model(&caller, &service).unwrap_or_else(
+        || json!({"kind": "service", "name": service.name}),
+    )))
 }

@@ -2,6 +2,7 @@
 //! server to whoever accepts them at `/hub/accept-share`. Codes are stored hashed; the code
 //! is in the response that issues it and nowhere else.
 
+use super::extract::{Path, Query};
 use super::models::iso;
 use super::shares::{
     grantable_scopes, respond_list, server_for, shared_server_model, PageQuery, SharedServer,
@@ -11,7 +12,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::store::ShareCode;
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;

@@ -3,13 +3,14 @@
 //! and leave what was shared with them. A share's scopes join the user's own at login and in
 //! the OAuth provider, so a shared server lets its guests in.
 
+use super::extract::{Path, Query};
 use super::pagination::{request_origin, Paging};
 use super::{bad_request, parse_body, JsonBody};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::store::{Share, ShareFilter, ShareWith};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;

@@ -1,5 +1,6 @@
 //! `/hub/api/users/{name}/tokens`: a user's API tokens.
 
+use super::extract::Path;
 use super::models::token_model;
 use super::{bad_request, parse_optional_body, JsonBody};
 use crate::auth::tokens::{self, TokenRequest};
@@ -7,7 +8,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::store::TokenOwner;
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -56,7 +57,16 @@ pub async fn create(
     Path(name): Path<String>,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
-    let user = super::users::find_for(&state, &caller, &name, "tokens").await?;
+    // JupyterHub answers an unknown user here with 403, not 404 as elsewhere.
+    let user = super::users::find_for(&state, &caller, &name, "tokens")
+        .await
+        .map_err(|e| match e.status {
+            StatusCode::NOT_FOUND => ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("User {name} not found or no permissions to generate tokens"),
+            ),
+            _ => e,
+        })?;
     let req: CreateToken = parse_optional_body(&body)?.unwrap_or_default();
     if let Some(roles) = &req.roles {
         if roles.iter().any(|r| r != "token") {

@@ -1,6 +1,7 @@
 //! `/hub/api/users` and `/hub/api/user`: list, read, create, update and delete users, and
 //! record their activity.
 
+use super::extract::{Path, Query};
 use super::models::{iso, service_model, user_model, UserModel};
 use super::pagination::{request_origin, Paging};
 use super::{bad_request, parse_body, parse_optional_body, JsonBody};
@@ -9,7 +10,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::store::{CreateUserRequest, UpdateUserRequest, User, UserState};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -52,11 +53,32 @@ pub(crate) async fn find_for(
     name: &str,
     scope: &str,
 ) -> Result<User, ApiError> {
-    caller.require_any(scope)?;
+    find_for_any(state, caller, name, &[scope]).await
+}
+
+/// As [`find_for`], for an endpoint that accepts any of `scopes`.
+async fn find_for_any(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    scopes: &[&str],
+) -> Result<User, ApiError> {
+    caller.require_any_of(scopes)?;
     let user = find(state, name).await?;
-    caller.require(scope, target(&user))?;
+    caller.require_one_of(scopes, target(&user))?;
     Ok(user)
 }
+
+/// The scopes any one of which lets a caller read a user, as JupyterHub's `GET /users/{name}`;
+/// the model shows only the fields the caller's scopes reach.
+const READ_USER: &[&str] = &[
+    "read:users",
+    "read:users:name",
+    "read:servers",
+    "read:users:groups",
+    "read:users:activity",
+    "read:roles:users",
+];
 
 /// `GET /users`
 pub async fn list(
@@ -122,7 +144,7 @@ pub async fn get(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let user = find_for(&state, &caller, &name, "read:users:name").await?;
+    let user = find_for_any(&state, &caller, &name, READ_USER).await?;
     let model = user_model(
         &caller,
         &state.urls,
@@ -130,9 +152,14 @@ pub async fn get(
         &user,
         true,
     )
-    .expect("name readable, checked above");
-    Ok(Json(model.into_value()))
+    .map_or_else(
+        || json!({"kind": "user", "name": user.name}),
+        UserModel::into_value,
+    );
+    Ok(Json(model))
 }
+
+const GRANT_ADMIN: &str = "grant admin permissions";
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -166,6 +193,9 @@ pub async fn create(
             format!("User {name} already exists"),
         ));
     }
+    if req.admin {
+        caller.require_admin_for(GRANT_ADMIN)?;
+    }
     let user = state
         .store
         .create_users(&[CreateUserRequest {
@@ -193,6 +223,12 @@ pub async fn create_many(
 ) -> Result<Response, ApiError> {
     caller.require_any("admin:users")?;
     let req: CreateMany = parse_body(&body)?;
+    if req.usernames.is_empty() {
+        return Err(bad_request("Must specify at least one user to create"));
+    }
+    if req.admin {
+        caller.require_admin_for(GRANT_ADMIN)?;
+    }
     let mut to_create = Vec::new();
     for raw in &req.usernames {
         let name = state.names.normalize(raw);
@@ -251,6 +287,12 @@ pub async fn update(
         }
         None => None,
     };
+    if user.admin {
+        caller.require_admin_for("modify other admins")?;
+    }
+    if patch.admin == Some(true) {
+        caller.require_admin_for(GRANT_ADMIN)?;
+    }
     let updated = state
         .store
         .update_user(

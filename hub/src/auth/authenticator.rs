@@ -6,21 +6,37 @@
 use super::generic_oauth::GenericOAuthenticator;
 use super::names;
 use super::passwords;
+use super::rest::RESTAuthenticator;
 use crate::config::HubConfig;
 use crate::store::{CreateUserRequest, Store, StoreError, UpdateUserRequest, User};
 use crate::AppState;
 use std::sync::Arc;
 
+/// Why an authenticator could not decide whether the credentials are right.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The service that checks passwords could not give an answer (down, slow, or answering
+    /// nonsense). Not the user's doing: the login page says to try again later, and the
+    /// attempt does not count as a failed password. The text is the detail for the log.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Checks a user name and password.
 #[async_trait::async_trait]
 pub trait Authenticator: Send + Sync {
-    /// The authenticated user name (possibly normalised) when the credentials are right.
+    /// `Ok(Some(user))` when the credentials are right, with what the authenticator knows of
+    /// the user (the name possibly normalised; admin, allowed and groups where it decides
+    /// them), for [`admit`] to judge; `Ok(None)` when they are wrong; `Err` when it cannot
+    /// tell.
     async fn authenticate(
         &self,
         store: &dyn Store,
         username: &str,
         password: &str,
-    ) -> Result<Option<String>, StoreError>;
+    ) -> Result<Option<Authenticated>, AuthError>;
 
     /// Whether a user not in the database may be created by logging in.
     fn creates_users(&self) -> bool;
@@ -48,7 +64,7 @@ impl Authenticator for NativeAuthenticator {
         store: &dyn Store,
         username: &str,
         password: &str,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<Authenticated>, AuthError> {
         let Some(creds) = store.credentials(username).await? else {
             // Spend the same time as a real check, so timing does not reveal which names exist.
             passwords::verify(dummy_hash().await, password).await;
@@ -58,7 +74,7 @@ impl Authenticator for NativeAuthenticator {
             Some(hash) => passwords::verify(hash, password).await,
             None => false,
         };
-        Ok((ok && !creds.locked).then(|| username.to_owned()))
+        Ok((ok && !creds.locked).then(|| Authenticated::name(username)))
     }
 
     fn creates_users(&self) -> bool {
@@ -85,9 +101,9 @@ impl Authenticator for DummyAuthenticator {
         _store: &dyn Store,
         username: &str,
         password: &str,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<Authenticated>, AuthError> {
         let ok = self.password.is_empty() || password == self.password;
-        Ok(ok.then(|| username.to_owned()))
+        Ok(ok.then(|| Authenticated::name(username)))
     }
 
     fn creates_users(&self) -> bool {
@@ -106,6 +122,7 @@ pub fn from_config(config: &HubConfig) -> Arc<dyn Authenticator> {
             password: config.dummy_authenticator.password.expose().to_owned(),
         }),
         "oauth" => Arc::new(GenericOAuthenticator::new(config)),
+        "rest" => Arc::new(RESTAuthenticator::new(&config.rest_authenticator)),
         _ => Arc::new(NativeAuthenticator),
     }
 }
@@ -120,8 +137,20 @@ pub enum LoginError {
     InvalidName(String),
     #[error("{0} is not allowed to use this hub. Ask an administrator for access.")]
     NotAllowed(String),
+    /// The password could not be checked; `detail` is for the log only.
+    #[error("The login service is not answering, so your password could not be checked. Try again later.")]
+    Unavailable { detail: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<AuthError> for LoginError {
+    fn from(err: AuthError) -> LoginError {
+        match err {
+            AuthError::Unavailable(detail) => LoginError::Unavailable { detail },
+            AuthError::Store(e) => LoginError::Store(e),
+        }
+    }
 }
 
 /// A user an authenticator vouches for, with what it knows beyond the name (JupyterHub's
@@ -155,14 +184,14 @@ pub async fn login(state: &AppState, username: &str, password: &str) -> Result<U
         return Err(LoginError::BadCredentials);
     }
     let store = state.store.as_ref();
-    let Some(name) = state
+    let Some(who) = state
         .authenticator
         .authenticate(store, &name, password)
         .await?
     else {
         return Err(LoginError::BadCredentials);
     };
-    admit(state, Authenticated::name(name)).await
+    admit(state, who).await
 }
 
 /// Let an authenticated user in, or not: normalise and check the name, apply the block and

@@ -54,25 +54,60 @@ fn token_from(parts: &Parts) -> Option<String> {
 impl Caller {
     /// 403 unless `base` is held for at least something; the message names what is needed.
     pub fn require_any(&self, base: &str) -> Result<(), ApiError> {
-        if self.scopes.has(base) {
-            Ok(())
-        } else {
-            Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!("Action is not authorized with current scopes; requires any of [{base}]"),
-            ))
-        }
+        self.require_any_of(&[base])
     }
 
     /// 403 if `base` is not held at all; 404 if held but not for `target`, so a caller learns
     /// nothing about objects outside its reach (as JupyterHub does).
     pub fn require(&self, base: &str, target: Target<'_>) -> Result<(), ApiError> {
-        self.require_any(base)?;
-        if self.scopes.allows(base, target) {
+        self.require_one_of(&[base], target)
+    }
+
+    /// As [`Caller::require_any`], for an endpoint that accepts any of `bases` (JupyterHub's
+    /// `needs_scope(a, b, ...)`).
+    pub fn require_any_of(&self, bases: &[&str]) -> Result<(), ApiError> {
+        if bases.iter().any(|b| self.scopes.has(b)) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "Action is not authorized with current scopes; requires any of [{}]",
+                    bases.join(", ")
+                ),
+            ))
+        }
+    }
+
+    /// As [`Caller::require`], for an endpoint that accepts any of `bases`.
+    pub fn require_one_of(&self, bases: &[&str], target: Target<'_>) -> Result<(), ApiError> {
+        self.require_any_of(bases)?;
+        if bases.iter().any(|b| self.scopes.allows(b, target)) {
             Ok(())
         } else {
             Err(ApiError::not_found(
                 "No access to resources or resources not found",
+            ))
+        }
+    }
+
+    /// Whether the user or service behind the request is an admin: the owner's flag, whatever
+    /// the token's scopes (JupyterHub's `current_user.admin`).
+    pub fn is_admin(&self) -> bool {
+        match &self.identity {
+            Identity::User { admin, .. } | Identity::Service { admin, .. } => *admin,
+        }
+    }
+
+    /// 403 unless an admin calls: `admin:users` alone does not let a caller make admins or
+    /// change them (JupyterHub's rule, so the scope cannot be used to escalate).
+    pub fn require_admin_for(&self, what: &str) -> Result<(), ApiError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("Only admins can {what}"),
             ))
         }
     }

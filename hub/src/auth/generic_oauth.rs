@@ -11,9 +11,10 @@
 //!    (name, admin from `admin_groups`, allowed from `allowed_groups`, groups to sync), which
 //!    [`super::authenticator::admit`] then judges like any other login.
 
-use super::authenticator::{Authenticated, Authenticator};
+use super::authenticator::{AuthError, Authenticated, Authenticator};
+use super::http_client;
 use crate::config::{GenericOAuthenticatorConfig, HubConfig};
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use oauth2::basic::{BasicClient, BasicErrorResponse};
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
@@ -32,8 +33,8 @@ type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointN
 pub struct GenericOAuthenticator {
     config: GenericOAuthenticatorConfig,
     client: Client,
-    /// Follows no redirects: a token or userdata endpoint that redirects is an error, never
-    /// a way to make the hub send the code or token elsewhere.
+    /// Follows no redirects ([`http_client::build`]): a token or userdata endpoint that
+    /// redirects is an error, never a way to make the hub send the code or token elsewhere.
     http: reqwest::Client,
     callback_url: String,
 }
@@ -53,6 +54,10 @@ pub enum OAuthError {
     /// The provider could not be reached or answered something that is not OAuth.
     #[error("{service} could not be reached or gave an unexpected answer. Try again later; the hub's log has the details.")]
     Provider { service: String, detail: String },
+    /// The provider's TLS certificate is not signed by a CA the hub trusts (or is expired,
+    /// or names another host): a configuration matter, not a passing failure.
+    #[error("{service}'s certificate is not trusted by this hub, so the login cannot be completed. An administrator must give the provider's CA in GenericOAuthenticator.tls_ca_file; the hub's log has the details.")]
+    Untrusted { service: String, detail: String },
     /// The userdata lacks the claim that names the user.
     #[error("{service} did not send the `{claim}` claim that names the user here. An administrator must check GenericOAuthenticator.username_claim.")]
     MissingClaim { service: String, claim: String },
@@ -86,11 +91,7 @@ impl GenericOAuthenticator {
             let secret = ClientSecret::new(oauth.client_secret.expose().to_owned());
             client = client.set_client_secret(secret);
         }
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(PROVIDER_TIMEOUT)
-            .build()
-            .expect("a client without TLS builds");
+        let http = http_client::build(&oauth.tls_ca_file, PROVIDER_TIMEOUT);
         GenericOAuthenticator {
             config: oauth,
             client,
@@ -154,6 +155,18 @@ impl GenericOAuthenticator {
         authenticated_from_claims(&self.config, &claims)
     }
 
+    /// The error for a request to the provider that got no answer: its certificate is not
+    /// trusted, or it could not be reached.
+    fn unreachable(&self, request: &str, err: &(dyn std::error::Error + 'static)) -> OAuthError {
+        let service = self.config.login_service.clone();
+        let detail = format!("{request}: {}", http_client::describe(err));
+        if http_client::is_untrusted_certificate(err) {
+            OAuthError::Untrusted { service, detail }
+        } else {
+            OAuthError::Provider { service, detail }
+        }
+    }
+
     /// The claims at `userdata_url`, read with the access token as Bearer.
     async fn userdata(&self, access_token: &str) -> Result<Value, OAuthError> {
         let provider = |detail: String| OAuthError::Provider {
@@ -161,6 +174,7 @@ impl GenericOAuthenticator {
             detail,
         };
         let url = &self.config.userdata_url;
+        let request = format!("GET {url}");
         let response = self
             .http
             .get(url)
@@ -168,12 +182,12 @@ impl GenericOAuthenticator {
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|e| provider(format!("GET {url}: {e}")))?;
+            .map_err(|e| self.unreachable(&request, &e))?;
         let status = response.status();
         let body = response
             .text()
             .await
-            .map_err(|e| provider(format!("GET {url}: reading the body: {e}")))?;
+            .map_err(|e| self.unreachable(&format!("{request}: reading the body"), &e))?;
         if !status.is_success() {
             return Err(provider(format!(
                 "GET {url} answered {status}: {body:.200}"
@@ -202,10 +216,7 @@ impl GenericOAuthenticator {
                     .map(|d| format!(": {d}"))
                     .unwrap_or_default(),
             },
-            RequestTokenError::Request(e) => OAuthError::Provider {
-                service,
-                detail: format!("POST {url}: {e}"),
-            },
+            RequestTokenError::Request(e) => self.unreachable(&format!("POST {url}"), &e),
             RequestTokenError::Parse(e, body) => OAuthError::Provider {
                 service,
                 detail: format!(
@@ -229,7 +240,7 @@ impl Authenticator for GenericOAuthenticator {
         _store: &dyn Store,
         _username: &str,
         _password: &str,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<Authenticated>, AuthError> {
         Ok(None)
     }
 

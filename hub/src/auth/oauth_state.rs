@@ -7,12 +7,13 @@
 //! signed, not encrypted: the PKCE verifier in it is only useful together with the code,
 //! which only the provider's redirect to this browser carries.
 
-use super::session::{self, constant_time_eq, cookie_value};
+use super::session::{self, cookie_value};
 use crate::cookie_secret::CookieSecret;
 use axum::http::HeaderMap;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use ferrohub_shared::signed::constant_time_eq;
 use serde::{Deserialize, Serialize};
 
 /// The cookie's name, scoped to `{base_url}hub/` like the login cookie.

@@ -113,8 +113,10 @@ const TABLES: &[&str] = &[
     "NativeAuthenticator",
     "DummyAuthenticator",
     "GenericOAuthenticator",
+    "RESTAuthenticator",
     "LocalProcessSpawner",
     "DockerSpawner",
+    "ManagerSpawner",
 ];
 
 fn canonical_table(name: &str) -> Option<&'static str> {

@@ -8,6 +8,7 @@
 
 mod load;
 mod validate;
+mod validate_auth;
 
 pub use load::{ConfigError, ConfigSource, Overrides};
 pub use validate::{parse_bytes, DbUrl, AUTHENTICATORS, SPAWNERS};
@@ -38,10 +39,14 @@ pub struct HubConfig {
     pub dummy_authenticator: DummyAuthenticatorConfig,
     #[serde(rename = "GenericOAuthenticator", default)]
     pub generic_oauthenticator: GenericOAuthenticatorConfig,
+    #[serde(rename = "RESTAuthenticator", default)]
+    pub rest_authenticator: RESTAuthenticatorConfig,
     #[serde(rename = "LocalProcessSpawner", default)]
     pub local_process_spawner: LocalProcessSpawnerConfig,
     #[serde(rename = "DockerSpawner", default)]
     pub docker_spawner: DockerSpawnerConfig,
+    #[serde(rename = "ManagerSpawner", default)]
+    pub manager_spawner: ManagerSpawnerConfig,
 }
 
 /// `[JupyterHub]`: the application as a whole.
@@ -64,7 +69,8 @@ pub struct JupyterHubConfig {
     /// Days a login cookie stays valid.
     pub cookie_max_age_days: f64,
     /// `native` (accounts in the database), `dummy`, `oauth` (an OAuth 2.0 / OpenID Connect
-    /// provider, configured in `[GenericOAuthenticator]`).
+    /// provider, configured in `[GenericOAuthenticator]`), `rest` (an external login service
+    /// that checks passwords, configured in `[RESTAuthenticator]`).
     pub authenticator_class: String,
     /// `local` (a local process) or `docker` (a container per server).
     pub spawner_class: String,
@@ -312,9 +318,8 @@ pub struct DummyAuthenticatorConfig {
 /// code grant, PKCE), with oauthenticator's `GenericOAuthenticator` key names. Read only when
 /// `authenticator_class = "oauth"`.
 ///
-/// The hub itself calls `token_url` and `userdata_url`, and its HTTP client is built without
-/// TLS: those two must be `http://` (a provider on a trusted network, or a local TLS
-/// forwarder). `authorize_url` is only visited by browsers and may be `https://`.
+/// The hub itself calls `token_url` and `userdata_url` (over http or https, trusting the public
+/// CAs and `tls_ca_file`); browsers visit `authorize_url`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GenericOAuthenticatorConfig {
@@ -355,6 +360,9 @@ pub struct GenericOAuthenticatorConfig {
     /// Send the client credentials as HTTP Basic authentication to `token_url`; `false` sends
     /// them in the request body (`client_secret_post`, which JupyterHub's provider needs).
     pub basic_auth: bool,
+    /// A PEM file of CA certificates trusted for `token_url` and `userdata_url` besides the
+    /// public CAs (a provider with a private CA); empty for none.
+    pub tls_ca_file: PathBuf,
 }
 
 impl Default for GenericOAuthenticatorConfig {
@@ -375,6 +383,50 @@ impl Default for GenericOAuthenticatorConfig {
             login_service: "OAuth 2.0".into(),
             enable_pkce: true,
             basic_auth: false,
+            tls_ca_file: PathBuf::new(),
+        }
+    }
+}
+
+/// `[RESTAuthenticator]`: passwords checked by an external login service over HTTP, as
+/// research facilities run in front of their directories. Read only when
+/// `authenticator_class = "rest"`; the protocol is described in `auth::rest`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RESTAuthenticatorConfig {
+    /// Where the hub POSTs `{"username": ..., "password": ...}` (http:// or https://).
+    pub url: String,
+    /// Seconds to wait for the service's answer; longer counts as the service being down.
+    pub timeout: u64,
+    /// The hub's own credential at the service, sent as `Authorization: Bearer ...`; empty
+    /// sends none. Prefer the environment (`FERROHUB_RESTAUTHENTICATOR__AUTH_TOKEN`).
+    pub auth_token: ferrohub_shared::secret::Secret,
+    /// A PEM file of CA certificates trusted for `url` besides the public CAs; empty for none.
+    pub tls_ca_file: PathBuf,
+    /// The field of the answer that holds the user name (which may differ from what was typed,
+    /// e.g. an e-mail address answered with the account name).
+    pub username_field: String,
+    /// The field holding whether the user is an admin (a boolean). When the answer has it,
+    /// admin is granted *and revoked* at each login, except for `[Authenticator] admin_users`.
+    pub admin_field: String,
+    /// The field holding the user's groups (a list of strings), used with `manage_groups`.
+    pub groups_field: String,
+    /// Make the user's hub groups exactly those of the answer at each login, creating groups
+    /// as needed (JupyterHub's `Authenticator.manage_groups`).
+    pub manage_groups: bool,
+}
+
+impl Default for RESTAuthenticatorConfig {
+    fn default() -> Self {
+        RESTAuthenticatorConfig {
+            url: String::new(),
+            timeout: 10,
+            auth_token: Default::default(),
+            tls_ca_file: PathBuf::new(),
+            username_field: "name".into(),
+            admin_field: "admin".into(),
+            groups_field: "groups".into(),
+            manage_groups: false,
         }
     }
 }
@@ -402,6 +454,27 @@ impl Default for LocalProcessSpawnerConfig {
             kill_timeout: 5,
             home_dir_template: String::new(),
             log_dir: PathBuf::from("server-logs"),
+        }
+    }
+}
+
+/// `[ManagerSpawner]`: each server is a `ferrohub-manager` process, run as the local spawner
+/// runs processes (`[LocalProcessSpawner]` and `[Spawner]` apply, except `cmd` and `args`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ManagerSpawnerConfig {
+    /// The manager's command; a bare `ferrohub-manager` is found beside the `ferrohub` binary
+    /// first, then on `PATH`.
+    pub cmd: Vec<String>,
+    /// Extra arguments after `cmd`.
+    pub args: Vec<String>,
+}
+
+impl Default for ManagerSpawnerConfig {
+    fn default() -> Self {
+        ManagerSpawnerConfig {
+            cmd: vec!["ferrohub-manager".into()],
+            args: Vec::new(),
         }
     }
 }

@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use url::Url;
 
 /// The authenticators and spawners this build provides.
-pub const AUTHENTICATORS: &[&str] = &["native", "dummy", "oauth"];
+pub const AUTHENTICATORS: &[&str] = &["native", "dummy", "oauth", "rest"];
 #[cfg(not(feature = "test-util"))]
-pub const SPAWNERS: &[&str] = &["local", "docker"];
+pub const SPAWNERS: &[&str] = &["local", "docker", "manager"];
 /// With `test-util`, also `instant` (servers ready at once, for benchmarks of the hub itself).
 #[cfg(feature = "test-util")]
-pub const SPAWNERS: &[&str] = &["local", "docker", "instant"];
+pub const SPAWNERS: &[&str] = &["local", "docker", "manager", "instant"];
 
 /// Where the hub keeps its state, from `JupyterHub.db_url`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,96 +172,6 @@ fn validate_docker(config: &HubConfig) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// The `[GenericOAuthenticator]` table, checked only when `oauth` is the authenticator.
-fn validate_oauth(config: &HubConfig) -> Result<(), ConfigError> {
-    let oauth = &config.generic_oauthenticator;
-    let key = |k: &str| format!("GenericOAuthenticator.{k}");
-    if oauth.client_id.trim().is_empty() {
-        return Err(ConfigError::invalid(
-            &key("client_id"),
-            "authenticator_class = \"oauth\" needs the client id registered at the provider, \
-             e.g. client_id = \"ferrohub\"",
-        ));
-    }
-    for (name, value, example) in [
-        (
-            "authorize_url",
-            &oauth.authorize_url,
-            "https://idp.example.org/oauth2/authorize",
-        ),
-        (
-            "token_url",
-            &oauth.token_url,
-            "http://idp.internal/oauth2/token",
-        ),
-        (
-            "userdata_url",
-            &oauth.userdata_url,
-            "http://idp.internal/oauth2/userinfo",
-        ),
-    ] {
-        if value.trim().is_empty() {
-            return Err(ConfigError::invalid(
-                &key(name),
-                format!("authenticator_class = \"oauth\" needs the provider's {name}, e.g. {name} = \"{example}\""),
-            ));
-        }
-        let url = Url::parse(value).map_err(|e| {
-            ConfigError::invalid(
-                &key(name),
-                format!("`{value}` is not a URL ({e}); write e.g. \"{example}\""),
-            )
-        })?;
-        // Browsers follow authorize_url; the hub calls the other two itself, without TLS.
-        let allowed: &[&str] = if name == "authorize_url" {
-            &["http", "https"]
-        } else {
-            &["http"]
-        };
-        if !allowed.contains(&url.scheme()) {
-            let message = if url.scheme() == "https" {
-                format!(
-                    "the hub calls {name} itself and this build has no TLS client; reach the \
-                     provider over http:// on a trusted network or through a local TLS forwarder"
-                )
-            } else {
-                format!("scheme `{}` is not allowed; use http://", url.scheme())
-            };
-            return Err(ConfigError::invalid(&key(name), message));
-        }
-    }
-    if !oauth.oauth_callback_url.is_empty() {
-        let url = Url::parse(&oauth.oauth_callback_url).map_err(|e| {
-            ConfigError::invalid(
-                &key("oauth_callback_url"),
-                format!("not a URL ({e}); write e.g. \"http://127.0.0.1:8000/hub/oauth_callback\", or leave it empty"),
-            )
-        })?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(ConfigError::invalid(
-                &key("oauth_callback_url"),
-                "must be an http:// or https:// URL ending in hub/oauth_callback",
-            ));
-        }
-    }
-    if oauth.username_claim.trim().is_empty() {
-        return Err(ConfigError::invalid(
-            &key("username_claim"),
-            "needs the claim that holds the user name, e.g. \"preferred_username\"",
-        ));
-    }
-    let uses_groups =
-        oauth.manage_groups || !oauth.allowed_groups.is_empty() || !oauth.admin_groups.is_empty();
-    if uses_groups && oauth.claim_groups_key.trim().is_empty() {
-        return Err(ConfigError::invalid(
-            &key("claim_groups_key"),
-            "allowed_groups, admin_groups and manage_groups read the groups claim: name it, \
-             e.g. \"groups\"",
-        ));
-    }
-    Ok(())
-}
-
 impl HubConfig {
     /// Check every value and normalise the ones with a canonical form. Called by
     /// [`HubConfig::load`]; an error names the key and what is allowed.
@@ -383,8 +293,12 @@ impl HubConfig {
         if self.hub.spawner_class == "docker" {
             validate_docker(self)?;
         }
-        if self.hub.authenticator_class == "oauth" {
-            validate_oauth(self)?;
+        super::validate_auth::validate_authenticator(self)?;
+        if self.hub.spawner_class == "manager" && self.manager_spawner.cmd.is_empty() {
+            return Err(ConfigError::invalid(
+                "ManagerSpawner.cmd",
+                "needs a command, e.g. [\"ferrohub-manager\"]",
+            ));
         }
         if self.spawner.cmd.is_empty() {
             return Err(ConfigError::invalid(
@@ -536,58 +450,6 @@ mod tests {
         }
         // The table is not held against a hub that spawns local processes.
         HubConfig::from_toml_str("[DockerSpawner]\nimage = \"\"").unwrap();
-    }
-
-    #[test]
-    fn oauth_table_is_checked_when_oauth_logs_in() {
-        let oauth = "[JupyterHub]\nauthenticator_class = \"oauth\"\n[GenericOAuthenticator]\n\
-                     client_id = \"hub\"\nauthorize_url = \"https://idp/authorize\"\n\
-                     token_url = \"http://idp/token\"\nuserdata_url = \"http://idp/user\"\n";
-        HubConfig::from_toml_str(oauth).expect("a complete table is valid");
-        let err = HubConfig::from_toml_str("[JupyterHub]\nauthenticator_class = \"oauth\"")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("GenericOAuthenticator.client_id"), "{err}");
-        assert!(err.contains("client_id = "), "says what to write: {err}");
-        for (extra, key, says) in [
-            ("client_id = \"\"", "client_id", "client id"),
-            ("authorize_url = \"\"", "authorize_url", "authorize_url = "),
-            ("token_url = \"https://idp/token\"", "token_url", "no TLS"),
-            ("userdata_url = \"not a url\"", "userdata_url", "not a URL"),
-            (
-                "oauth_callback_url = \"ftp://x/y\"",
-                "oauth_callback_url",
-                "http",
-            ),
-            (
-                "username_claim = \"\"",
-                "username_claim",
-                "preferred_username",
-            ),
-            (
-                "claim_groups_key = \"\"\nmanage_groups = true",
-                "claim_groups_key",
-                "groups",
-            ),
-        ] {
-            // A key written twice is a TOML error: replace the line instead.
-            let name = extra.split(' ').next().unwrap();
-            let text: String = oauth
-                .lines()
-                .filter(|l| !l.starts_with(&format!("{name} ")))
-                .map(|l| format!("{l}\n"))
-                .collect();
-            let err = HubConfig::from_toml_str(&format!("{text}{extra}"))
-                .unwrap_err()
-                .to_string();
-            assert!(
-                err.contains(&format!("GenericOAuthenticator.{key}")),
-                "{extra}: {err}"
-            );
-            assert!(err.contains(says), "{extra}: {err}");
-        }
-        // The table is not held against a hub with another authenticator.
-        HubConfig::from_toml_str("[GenericOAuthenticator]\ntoken_url = \"https://x\"").unwrap();
     }
 
     #[test]

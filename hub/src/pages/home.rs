@@ -1,6 +1,7 @@
 //! The pages around a user's servers: `/hub/home` (start, stop, open), `/hub/spawn` (the
 //! spawner's options form), `/hub/spawn-pending` (live progress), `/user/{name}/...` when
-//! the request reaches the hub because the server is not running, and `/hub/user-redirect`.
+//! the request reaches the hub because the server is not running (redirected to
+//! `/hub/user/{name}/...`, where the hub's cookie is sent), and `/hub/user-redirect`.
 
 use super::{check_xsrf, parse_form, user_context, PageUser};
 use crate::api::models::iso;
@@ -358,9 +359,10 @@ pub async fn user_url(
             Ok(Redirect::to(&pending_url(&state, &name, &server)).into_response())
         }
         None if running && q.redirects.unwrap_or(0) == 0 => {
-            // The route may have been added a moment ago: try once more.
-            let sep = if uri.query().is_some() { '&' } else { '?' };
-            Ok(Redirect::to(&format!("{uri}{sep}redirects=1")).into_response())
+            // The route may have been added a moment ago: try the server's own URL once more.
+            let to = server_path(&state, &uri);
+            let sep = if to.contains('?') { '&' } else { '?' };
+            Ok(Redirect::to(&format!("{to}{sep}redirects=1")).into_response())
         }
         _ if is_api => Err(PageError::new(
             StatusCode::from_u16(424).expect("valid status"),
@@ -373,6 +375,26 @@ pub async fn user_url(
             &server,
             StatusCode::from_u16(424).expect("valid status"),
         ),
+    }
+}
+
+/// `GET /user/{name}/...` reaching the hub: the same path and query under `/hub/user/`.
+pub async fn into_hub(State(state): State<AppState>, OriginalUri(uri): OriginalUri) -> Response {
+    let base = &state.config.hub.base_url;
+    let path_and_query = uri.path_and_query().map_or("", |p| p.as_str());
+    let tail = path_and_query
+        .strip_prefix(base.as_str())
+        .unwrap_or(path_and_query);
+    Redirect::to(&format!("{base}hub/{tail}")).into_response()
+}
+
+/// `/hub/user/alice/tree?x=1` -> `/user/alice/tree?x=1`: the server's own address.
+fn server_path(state: &AppState, uri: &axum::http::Uri) -> String {
+    let hub = format!("{}hub/", state.config.hub.base_url);
+    let path_and_query = uri.path_and_query().map_or("", |p| p.as_str());
+    match path_and_query.strip_prefix(&hub) {
+        Some(tail) => format!("{}{tail}", state.config.hub.base_url),
+        None => path_and_query.to_owned(),
     }
 }
 

@@ -132,6 +132,18 @@ pub async fn submit(
             Ok(response)
         }
         Err(LoginError::Store(e)) => Err(e.into()),
+        // Not a wrong password: the rate limit does not count it.
+        Err(ref unavailable @ LoginError::Unavailable { ref detail }) => {
+            tracing::error!(user = %throttle_key, %address, "login service unavailable: {detail}");
+            render_form(
+                &state,
+                &headers,
+                StatusCode::SERVICE_UNAVAILABLE,
+                next,
+                username,
+                Some(unavailable.to_string()),
+            )
+        }
         Err(refused) => {
             state.login_throttle.failed(&throttle_key, &address);
             tracing::warn!(user = %throttle_key, %address, "login failed: {refused}");
@@ -254,15 +266,15 @@ pub async fn oauth_callback(
     let who = match oauth.complete(code, pending.pkce_verifier.as_deref()).await {
         Ok(who) => who,
         Err(e) => {
-            match &e {
-                OAuthError::Provider { detail, .. } => {
-                    tracing::error!(%address, "OAuth login failed at the provider: {detail}")
+            let status = match &e {
+                OAuthError::Provider { detail, .. } | OAuthError::Untrusted { detail, .. } => {
+                    tracing::error!(%address, "OAuth login failed at the provider: {detail}");
+                    StatusCode::BAD_GATEWAY
                 }
-                other => tracing::warn!(%address, "OAuth login failed: {other}"),
-            }
-            let status = match e {
-                OAuthError::Provider { .. } => StatusCode::BAD_GATEWAY,
-                _ => StatusCode::FORBIDDEN,
+                other => {
+                    tracing::warn!(%address, "OAuth login failed: {other}");
+                    StatusCode::FORBIDDEN
+                }
             };
             let page = PageError::new(status, e.to_string());
             return Ok(with_clear(page.into_response()));

@@ -43,21 +43,6 @@ pub struct ProxyChild {
     pid_file: PathBuf,
 }
 
-/// The program to run: a bare `ferrohub-proxy` is looked up beside the running `ferrohub`
-/// binary first, so an unpacked release works without touching `PATH`.
-fn resolve_program(name: &str) -> PathBuf {
-    if !name.contains('/') {
-        if let Some(beside) = std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.parent().map(|dir| dir.join(name)))
-            .filter(|p| p.is_file())
-        {
-            return beside;
-        }
-    }
-    PathBuf::from(name)
-}
-
 fn host_and_port(url: &url::Url) -> (String, u16) {
     let host = url.host_str().unwrap_or("127.0.0.1");
     let host = host
@@ -102,7 +87,7 @@ impl ProxyChild {
     ) -> Result<ProxyChild, ChildError> {
         let pid_file = config.proxy.pid_file.clone();
         stop_previous(&pid_file).await;
-        let program = resolve_program(&config.proxy.command[0]);
+        let program = crate::programs::resolve(&config.proxy.command[0]);
         let (ip, port) = host_and_port(&config.public_url());
         let api = url::Url::parse(&config.proxy.api_url).expect("validated at load");
         let (api_ip, api_port) = host_and_port(&api);

@@ -26,6 +26,10 @@ struct ProcessState {
 }
 
 pub struct LocalProcessSpawner {
+    /// The program and its arguments (`[Spawner] cmd` and `args`, or the manager's).
+    command: Vec<String>,
+    /// Where `command` is configured, for error messages.
+    command_key: &'static str,
     spawner: SpawnerConfig,
     local: LocalProcessSpawnerConfig,
     /// Exit statuses of servers this hub process started, collected as they exit (a process
@@ -34,8 +38,27 @@ pub struct LocalProcessSpawner {
 }
 
 impl LocalProcessSpawner {
+    /// `local`: runs `[Spawner] cmd` and `args` (by default `jupyterhub-singleuser`).
     pub fn new(config: &HubConfig) -> Self {
+        let command = [config.spawner.cmd.clone(), config.spawner.args.clone()].concat();
+        Self::with_command(config, command, "Spawner.cmd")
+    }
+
+    /// `manager`: runs `ferrohub-manager` (`[ManagerSpawner] cmd` and `args`) with the same
+    /// contract, the program found beside the hub's binary when given by bare name.
+    pub fn manager(config: &HubConfig) -> Self {
+        let manager = &config.manager_spawner;
+        let mut command = [manager.cmd.clone(), manager.args.clone()].concat();
+        if let Some(program) = command.first_mut() {
+            *program = crate::programs::resolve(program).display().to_string();
+        }
+        Self::with_command(config, command, "ManagerSpawner.cmd")
+    }
+
+    fn with_command(config: &HubConfig, command: Vec<String>, command_key: &'static str) -> Self {
         LocalProcessSpawner {
+            command,
+            command_key,
             spawner: config.spawner.clone(),
             local: config.local_process_spawner.clone(),
             exits: Arc::default(),
@@ -92,8 +115,8 @@ impl LocalProcessSpawner {
 #[async_trait::async_trait]
 impl Spawner for LocalProcessSpawner {
     async fn start(&self, req: &SpawnRequest) -> Result<Started, SpawnError> {
-        let Some((program, args)) = self.spawner.cmd.split_first() else {
-            return Err(SpawnError::Launch("Spawner.cmd is empty".into()));
+        let Some((program, args)) = self.command.split_first() else {
+            return Err(SpawnError::Launch("the spawner's command is empty".into()));
         };
         let ip = self.spawner.ip.clone();
         let port = match self.spawner.port {
@@ -105,7 +128,6 @@ impl Spawner for LocalProcessSpawner {
         let mut command = tokio::process::Command::new(program);
         command
             .args(args)
-            .args(&self.spawner.args)
             .env_clear()
             .envs(req.env_for(&ip, port))
             .env("USER", &req.user)
@@ -130,8 +152,9 @@ impl Spawner for LocalProcessSpawner {
         }
         let mut child = command.spawn().map_err(|e| {
             SpawnError::Launch(format!(
-                "cannot run `{program}` for {}: {e}. Check Spawner.cmd (and PATH in env_keep).",
-                req.display_name()
+                "cannot run `{program}` for {}: {e}. Check {} (and PATH in env_keep).",
+                req.display_name(),
+                self.command_key
             ))
         })?;
         let pid = child

@@ -137,6 +137,7 @@ pub fn from_config(config: &HubConfig) -> Arc<dyn Spawner> {
     match config.hub.spawner_class.as_str() {
         // Connects to the engine lazily: the hub starts even while Docker is down.
         "docker" => Arc::new(DockerSpawner::new(config)),
+        "manager" => Arc::new(LocalProcessSpawner::manager(config)),
         #[cfg(feature = "test-util")]
         "instant" => Arc::new(instant::InstantSpawner::default()),
         // Validation refused any name not in `SPAWNERS`.
