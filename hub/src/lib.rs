@@ -32,6 +32,7 @@ pub use routes::app;
 
 use config::HubConfig;
 use cookie_secret::CookieSecret;
+use ferrohub_shared::proxy_key::ProxyKey;
 use std::future::Future;
 use std::sync::Arc;
 use store::Store;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub config: Arc<HubConfig>,
     pub store: Arc<dyn Store>,
     pub cookie_secret: Arc<CookieSecret>,
+    /// The key shared with `ferrohub-proxy`, derived from the cookie secret.
+    pub proxy_key: Arc<ProxyKey>,
     /// User-name rules from `[Authenticator]`.
     pub names: Arc<auth::names::NameRules>,
     /// URL building for models.
@@ -76,16 +79,19 @@ impl AppState {
             base: config.hub.base_url.clone(),
         });
         let config = Arc::new(config);
+        let proxy_key = Arc::new(ProxyKey::derive(cookie_secret.bytes()));
         let servers = servers::Servers::new(
             config.clone(),
             store.clone(),
             spawner::from_config(&config),
             proxy.clone(),
             urls.clone(),
+            proxy_key.clone(),
         );
         AppState {
             store,
             cookie_secret: Arc::new(cookie_secret),
+            proxy_key,
             names: Arc::new(names),
             urls,
             authenticator: auth::authenticator::from_config(&config),
@@ -179,7 +185,8 @@ pub async fn run(
     let admin_links = bootstrap::prepare(store.as_ref(), &config).await?;
     // The listener is already bound, so the proxy's first requests to the hub wait in the
     // accept queue until the server below starts.
-    let proxy = Arc::new(proxy::Proxy::start(&config, env.proxy_token).await?);
+    let proxy_key = ProxyKey::derive(cookie_secret.bytes());
+    let proxy = Arc::new(proxy::Proxy::start(&config, env.proxy_token, proxy_key).await?);
     let state = AppState::new(config.clone(), store, cookie_secret, Some(proxy.clone()));
     let trigger = state.shutdown.clone();
     let servers = state.servers.clone();

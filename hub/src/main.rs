@@ -67,6 +67,17 @@ enum Command {
         /// The user who will set the password.
         user: String,
     },
+    /// Print the key ferrohub-proxy needs to serve private routes and accept scoped route
+    /// credentials, for a proxy the hub does not start itself (ConfigurableHTTPProxy.
+    /// should_start = false): save it in a file only the proxy can read and pass
+    /// --proxy-key-file FILE, or set FERROHUB_PROXY_KEY. Derived from the cookie secret.
+    ProxyKey,
+    /// Print a credential for the proxy API that can read, add and delete routes under
+    /// PREFIX only (e.g. /user/alice/), for `Authorization: token ...`.
+    ProxyCredential {
+        /// The route prefix the credential is good for.
+        prefix: String,
+    },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -202,6 +213,17 @@ async fn real_main() -> anyhow::Result<()> {
             return mint_token(&config, user, scopes, note, expires_in).await;
         }
         Some(Command::PasswordLink { user }) => return password_link(&config, &user).await,
+        Some(Command::ProxyKey) => {
+            println!("{}", proxy_key(&config)?.to_hex());
+            return Ok(());
+        }
+        Some(Command::ProxyCredential { prefix }) => {
+            let spec = ferrohub_shared::routes::RouteSpec::parse(&prefix)
+                .with_context(|| format!("{prefix:?} is not a route prefix"))?;
+            let credential = ferrohub_shared::route_credential::mint(&proxy_key(&config)?, &spec);
+            println!("{}", credential.expose());
+            return Ok(());
+        }
         None => {}
     }
 
@@ -274,6 +296,16 @@ async fn password_link(config: &HubConfig, user: &str) -> anyhow::Result<()> {
         link.pin.expose()
     );
     Ok(())
+}
+
+/// The hub's proxy key, from the cookie secret the hub itself would use.
+fn proxy_key(config: &HubConfig) -> anyhow::Result<ferrohub_shared::proxy_key::ProxyKey> {
+    let from_env = std::env::var(ferrohub_shared::env::JPY_COOKIE_SECRET).ok();
+    let secret = ferrohub::cookie_secret::load_or_create(
+        &config.hub.cookie_secret_file,
+        from_env.as_deref(),
+    )?;
+    Ok(ferrohub_shared::proxy_key::ProxyKey::derive(secret.bytes()))
 }
 
 #[cfg(test)]

@@ -170,9 +170,11 @@ impl Fixture {
         use axum::http::Request;
         use tower::ServiceExt;
 
+        // The hub's login cookie comes first; the proxy session cookie is not needed here.
         let set_cookie = ferrohub::auth::session::start(&self.hub.state, "admin")
             .await
-            .unwrap();
+            .unwrap()
+            .remove(0);
         let cookie = set_cookie.split(';').next().unwrap().to_owned();
         let req = Request::builder()
             .method(method)

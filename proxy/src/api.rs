@@ -1,6 +1,14 @@
 //! The REST API, exactly configurable-http-proxy's: `GET /api/routes[?inactive_since=]`,
 //! `GET|POST|DELETE /api/routes/{path}`, `Authorization: token ...`.
+//!
+//! Two ferrohub additions, which a real configurable-http-proxy answers with 404:
+//! - scoped route credentials ([`ferrohub_shared::route_credential`]) in place of the admin
+//!   token: the route endpoints limited to routes under the credential's prefix (403 JSON
+//!   outside it; the table lists only routes under it). Needs the proxy key.
+//! - `POST /api/revoked-sessions` with `{"session_id": id, "expires": unix seconds}` (admin
+//!   token only): the hub ending a proxy session at logout; 204.
 
+use crate::access;
 use crate::persist::PersistError;
 use crate::routes::activity::parse_iso;
 use crate::routes::path::percent_decode;
@@ -15,8 +23,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use bytes::Bytes;
 use ferrohub_shared::api_error::ApiErrorBody;
+use ferrohub_shared::route_credential;
 use ferrohub_shared::routes::RouteSpec;
+use serde::Deserialize;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 /// Every API path. Paths under `/api/routes` are route specs, so one set of handlers serves
 /// the collection and its members and reads the spec from the URI itself.
@@ -29,6 +40,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/routes", routes.clone())
         .route("/api/routes/", routes.clone())
         .route("/api/routes/{*spec}", routes)
+        .route(
+            "/api/revoked-sessions",
+            axum::routing::post(revoke_session).fallback(method_not_allowed),
+        )
         .fallback(not_found)
         .with_state(state)
 }
@@ -38,6 +53,8 @@ pub fn router(state: AppState) -> Router {
 pub enum ApiError {
     #[error("Forbidden")]
     Forbidden,
+    #[error("this credential only allows routes under {0}")]
+    OutsidePrefix(String),
     #[error("Not Found")]
     NotFound,
     #[error("Method not supported")]
@@ -51,13 +68,15 @@ pub enum ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, message) = match &self {
-            ApiError::Forbidden => (StatusCode::FORBIDDEN, self.to_string()),
+            ApiError::Forbidden | ApiError::OutsidePrefix(_) => {
+                (StatusCode::FORBIDDEN, self.to_string())
+            }
             ApiError::NotFound => (StatusCode::NOT_FOUND, self.to_string()),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, self.to_string()),
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             ApiError::Persist(e) => {
                 tracing::error!("{e}");
-                let m = "the route table changed but could not be saved; see the proxy's log";
+                let m = "the change was made but could not be saved to disk; see the proxy's log";
                 (StatusCode::INTERNAL_SERVER_ERROR, m.to_owned())
             }
         };
@@ -69,25 +88,72 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The caller presented the admin token (or the proxy runs without one, as CHP allows).
-pub struct Admin;
+/// Who is calling: the admin token (or anyone, when the proxy runs without one, as CHP
+/// allows), or a scoped route credential good for routes under one prefix.
+pub enum Caller {
+    Admin,
+    Scoped(RouteSpec),
+}
 
-impl FromRequestParts<AppState> for Admin {
+impl Caller {
+    /// Whether the caller may read or change the route `spec`.
+    fn may(&self, spec: &RouteSpec) -> Result<(), ApiError> {
+        match self {
+            Caller::Admin => Ok(()),
+            Caller::Scoped(prefix) if route_credential::covers(prefix, spec) => Ok(()),
+            Caller::Scoped(prefix) => {
+                tracing::debug!(route = %spec, %prefix, "refusing a route outside the credential's prefix");
+                Err(ApiError::OutsidePrefix(prefix.with_trailing_slash()))
+            }
+        }
+    }
+
+    fn admin_only(&self) -> Result<(), ApiError> {
+        match self {
+            Caller::Admin => Ok(()),
+            Caller::Scoped(_) => Err(ApiError::Forbidden),
+        }
+    }
+
+    /// The routes of `table` the caller may see.
+    fn visible(&self, mut table: BTreeMap<String, Value>) -> BTreeMap<String, Value> {
+        if let Caller::Scoped(prefix) = self {
+            table.retain(|spec, _| {
+                RouteSpec::parse(spec).is_ok_and(|s| route_credential::covers(prefix, &s))
+            });
+        }
+        table
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Some(expected) = &state.config.auth_token else {
-            return Ok(Admin);
+            return Ok(Caller::Admin);
         };
         let presented = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(token_from_header);
-        match presented {
-            Some(t) if constant_time_eq(t.as_bytes(), expected.expose().as_bytes()) => Ok(Admin),
-            _ => {
-                tracing::debug!("rejecting an API request without the token");
+        let Some(presented) = presented else {
+            tracing::debug!("rejecting an API request without a token");
+            return Err(ApiError::Forbidden);
+        };
+        if constant_time_eq(presented.as_bytes(), expected.expose().as_bytes()) {
+            return Ok(Caller::Admin);
+        }
+        let scoped = state
+            .config
+            .proxy_key
+            .as_ref()
+            .and_then(|key| route_credential::verify(key, presented));
+        match scoped {
+            Some(prefix) => Ok(Caller::Scoped(prefix)),
+            None => {
+                tracing::debug!("rejecting an API request with a wrong token");
                 Err(ApiError::Forbidden)
             }
         }
@@ -124,10 +190,15 @@ fn route_path(uri: &Uri) -> Result<String, ApiError> {
 
 /// `GET /api/routes` (the table, optionally only routes inactive since a time) or
 /// `GET /api/routes/{path}` (one route's data, 404 if there is none).
-async fn read(_: Admin, State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+async fn read(
+    caller: Caller,
+    State(state): State<AppState>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
     let path = route_path(&uri)?;
     if path != "/" {
         let spec = RouteSpec::parse(&path).map_err(|_| ApiError::NotFound)?;
+        caller.may(&spec)?;
         let route = state.routes.get(&spec).ok_or(ApiError::NotFound)?;
         return Ok(Json(route.to_json()).into_response());
     }
@@ -154,18 +225,19 @@ async fn read(_: Admin, State(state): State<AppState>, uri: Uri) -> Result<Respo
             state.routes.inactive_since(t.timestamp_millis())
         }
     };
-    Ok(Json(table).into_response())
+    Ok(Json(caller.visible(table)).into_response())
 }
 
 /// `POST /api/routes/{path}` with `{"target": URL, ...data}`: add or replace; 201.
 async fn create(
-    _: Admin,
+    caller: Caller,
     State(state): State<AppState>,
     uri: Uri,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let spec =
         RouteSpec::parse(&route_path(&uri)?).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    caller.may(&spec)?;
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("Body not valid JSON: {e}")))?;
     let mut data = match value {
@@ -192,6 +264,7 @@ async fn create(
         }
         Ok(_) => {}
     }
+    access::Rule::from_data(&data).map_err(ApiError::BadRequest)?;
     // CHP stamps `last_activity` itself when a route is added, whatever the body said.
     data.remove("last_activity");
     if state.config.host_routing {
@@ -205,14 +278,48 @@ async fn create(
 }
 
 /// `DELETE /api/routes/{path}`: 204, or 404 when there is no such route.
-async fn delete(_: Admin, State(state): State<AppState>, uri: Uri) -> Result<StatusCode, ApiError> {
+async fn delete(
+    caller: Caller,
+    State(state): State<AppState>,
+    uri: Uri,
+) -> Result<StatusCode, ApiError> {
     let spec = RouteSpec::parse(&route_path(&uri)?).map_err(|_| ApiError::NotFound)?;
+    caller.may(&spec)?;
     if state.routes.remove(&spec).await? {
         tracing::info!(route = %spec, "removed route");
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound)
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Revocation {
+    session_id: String,
+    /// Unix seconds; the id is refused until then.
+    expires: i64,
+}
+
+/// `POST /api/revoked-sessions`: refuse a proxy session from now until it expires; 204.
+async fn revoke_session(
+    caller: Caller,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    caller.admin_only()?;
+    let r: Revocation = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "expected {{\"session_id\": string, \"expires\": unix seconds}}: {e}"
+        ))
+    })?;
+    if r.session_id.is_empty() {
+        return Err(ApiError::BadRequest("empty session_id".into()));
+    }
+    tracing::info!(session = %r.session_id, "session revoked");
+    let now = chrono::Utc::now().timestamp();
+    state.revoked.add(r.session_id, r.expires, now).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn method_not_allowed() -> ApiError {

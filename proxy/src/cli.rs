@@ -8,6 +8,7 @@ pub use tls::TlsArgs;
 
 use crate::config::{Config, ConfigError};
 use clap::Parser;
+use ferrohub_shared::proxy_key::{ProxyKey, ProxyKeyError};
 use ferrohub_shared::secret::Secret;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -86,6 +87,14 @@ pub struct Cli {
     /// Keep the route table in this file across restarts (ferrohub-proxy only)
     #[arg(long)]
     pub routes_file: Option<PathBuf>,
+    /// File holding the key shared with the hub, as `ferrohub proxy-key` prints it; enables
+    /// private routes and scoped route credentials (ferrohub-proxy only; the environment
+    /// variable FERROHUB_PROXY_KEY works too)
+    #[arg(long)]
+    pub proxy_key_file: Option<PathBuf>,
+    /// Where private routes send browsers that are not logged in (ferrohub-proxy only)
+    #[arg(long, default_value = "/hub/login")]
+    pub login_url: String,
 
     #[command(flatten)]
     pub tls: TlsArgs,
@@ -160,6 +169,8 @@ impl Cli {
             auth_token: auth_token.filter(|t| !t.is_empty()).map(Secret::new),
             routes_file: self.routes_file.clone(),
             pid_file: self.pid_file.clone(),
+            proxy_key: None,
+            login_url: self.login_url.clone(),
         };
         config.validate()?;
         Ok(config)
@@ -184,6 +195,17 @@ impl Cli {
             });
         }
         Ok(())
+    }
+
+    /// The proxy key from `--proxy-key-file`, else from `from_env` (`FERROHUB_PROXY_KEY`).
+    pub fn proxy_key(&self, from_env: Option<String>) -> Result<Option<ProxyKey>, ProxyKeyError> {
+        if let Some(path) = &self.proxy_key_file {
+            return ProxyKey::read_file(path).map(Some);
+        }
+        from_env
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| ProxyKey::from_hex(&v, ferrohub_shared::env::FERROHUB_PROXY_KEY))
+            .transpose()
     }
 
     /// The API port: `--api-port`, else the public port + 1, as CHP computes it.

@@ -2,6 +2,7 @@
 //! [`crate::cli`]; tests build a [`Config`] directly.
 
 use crate::tls::{TlsError, TlsOptions};
+use ferrohub_shared::proxy_key::ProxyKey;
 use ferrohub_shared::secret::Secret;
 use http::{HeaderName, HeaderValue};
 use std::path::PathBuf;
@@ -45,6 +46,12 @@ pub struct Config {
     pub routes_file: Option<PathBuf>,
     /// A file to hold our pid while we run.
     pub pid_file: Option<PathBuf>,
+    /// The key shared with the hub (`--proxy-key-file`, `FERROHUB_PROXY_KEY`): checks proxy
+    /// sessions on private routes and scoped route credentials. Without it private routes
+    /// answer 503 and the API takes only the admin token.
+    pub proxy_key: Option<ProxyKey>,
+    /// Where private routes send browsers without a session (`--login-url`); `?next=` is added.
+    pub login_url: String,
 }
 
 impl Default for Config {
@@ -67,6 +74,8 @@ impl Default for Config {
             auth_token: None,
             routes_file: None,
             pid_file: None,
+            proxy_key: None,
+            login_url: "/hub/login".into(),
         }
     }
 }

@@ -85,7 +85,7 @@ async fn from_error_target(
     Ok(resp)
 }
 
-fn html(code: StatusCode, page: Bytes) -> Response<Body> {
+pub fn html(code: StatusCode, page: Bytes) -> Response<Body> {
     let mut r = Response::new(Full::new(page).map_err(BoxError::from).boxed());
     *r.status_mut() = code;
     r.headers_mut().insert(

@@ -4,7 +4,7 @@
 use crate::error_page::{self, Kind};
 use crate::routes::{path, Route};
 use crate::state::{AppState, Body, BoxError, Metrics};
-use crate::{tcp_bridge, websocket};
+use crate::{access, tcp_bridge, websocket};
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri, Version};
@@ -61,6 +61,11 @@ async fn proxy(state: &AppState, remote: SocketAddr, mut req: Request<Incoming>)
         tracing::warn!(%url, "404: no route");
         return error_page::respond(state, StatusCode::NOT_FOUND, kind, &url).await;
     };
+    if let Some(rule) = &route.access {
+        if let Err(refused) = access::check(state, rule, req.headers(), &url, kind) {
+            return refused;
+        }
+    }
     if tcp_bridge::is_bridged(&route) {
         return tcp_bridge::handle(state, route, req).await;
     }
@@ -198,6 +203,7 @@ fn outgoing_headers(
     let c = &state.config;
     let tls = c.tls.public.is_some();
     strip_hop_by_hop(&mut headers, is_ws);
+    access::strip_session_cookie(&mut headers);
     if c.x_forward {
         let host = headers.get(header::HOST).cloned();
         let port = host

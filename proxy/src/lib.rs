@@ -11,12 +11,15 @@
 //!   [`websocket`]: upgrades; [`tcp_bridge`]: websockets bridged to raw TCP (VNC) for routes
 //!   with `"ws_bridge": "tcp"`; [`error_page`]: what failed requests get.
 //! - [`tls`]: `--ssl-*`, `--api-ssl-*` and `--client-ssl-*`; [`metrics`]: `/metrics`.
+//! - [`access`]: private routes (an access rule in the route's data, checked against the
+//!   hub's signed proxy session cookie); [`revoked`]: sessions ended at logout.
 //! - [`state`]: what all of them share.
 //!
 //! A request flows: `server` → `forward` (normalise, look up, rewrite, send through the pool)
-//! → `websocket` when the upstream switches protocols (or `tcp_bridge` on a bridged route)
+//! → `access` on a private route → `websocket` when the upstream switches protocols (or `tcp_bridge` on a bridged route)
 //! → activity on the route.
 
+pub mod access;
 pub mod api;
 pub mod cli;
 pub mod config;
@@ -24,6 +27,7 @@ pub mod error_page;
 pub mod forward;
 pub mod metrics;
 pub mod persist;
+pub mod revoked;
 pub mod routes;
 pub mod server;
 pub mod state;
@@ -89,7 +93,18 @@ pub async fn run(
         None => None,
     };
     let (stop, stopped) = watch::channel(false);
-    let state = state::Shared::new(config, routes, tls.upstream, stopped.clone());
+    let revoked = revoked::Revoked::load(
+        config.routes_file.as_deref().map(revoked::file_beside),
+        chrono::Utc::now().timestamp(),
+    )?;
+    if config.proxy_key.is_none() {
+        tracing::info!(
+            "no proxy key (--proxy-key-file or {}): private routes will answer 503 and only \
+             the admin token is accepted on the API",
+            ferrohub_shared::env::FERROHUB_PROXY_KEY
+        );
+    }
+    let state = state::Shared::new(config, routes, tls.upstream, revoked, stopped.clone());
     let addr = |l: &TcpListener| l.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let scheme = |tls: &Option<_>| if tls.is_some() { "https" } else { "http" };
     tracing::info!(

@@ -43,7 +43,9 @@ fn init_tracing(level: &str) -> anyhow::Result<()> {
 
 async fn start(cli: Cli) -> anyhow::Result<()> {
     let token = std::env::var(ferrohub_shared::env::CONFIGPROXY_AUTH_TOKEN).ok();
-    let config = cli.config(token)?;
+    let mut config = cli.config(token)?;
+    config.proxy_key =
+        cli.proxy_key(std::env::var(ferrohub_shared::env::FERROHUB_PROXY_KEY).ok())?;
     let public = bind(&cli.ip, cli.port)
         .await
         .with_context(|| format!("cannot listen on {:?} port {}", cli.ip, cli.port))?;

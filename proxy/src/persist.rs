@@ -29,6 +29,13 @@ pub enum PersistError {
         spec: String,
         reason: String,
     },
+    #[error(
+        "the revoked-sessions file {path} is not a JSON object of ids ({source}); fix or remove it"
+    )]
+    CorruptRevoked {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     #[error("cannot write the routes file {path}: {source}")]
     Write {
         path: PathBuf,

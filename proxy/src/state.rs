@@ -2,6 +2,7 @@
 //! counters. Handed around as [`AppState`]; cloning is shallow.
 
 use crate::config::Config;
+use crate::revoked::Revoked;
 use crate::routes::Routes;
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
@@ -28,6 +29,8 @@ pub type AppState = Arc<Shared>;
 pub struct Shared {
     pub config: Config,
     pub routes: Routes,
+    /// Proxy sessions the hub ended before their expiry.
+    pub revoked: Revoked,
     pub client: UpstreamClient,
     pub metrics: Metrics,
     /// Becomes `true` when the proxy shuts down; long-lived tasks (websockets) watch it.
@@ -39,6 +42,7 @@ impl Shared {
         config: Config,
         routes: Routes,
         upstream_tls: Arc<rustls::ClientConfig>,
+        revoked: Revoked,
         shutdown: watch::Receiver<bool>,
     ) -> AppState {
         let mut connector = HttpConnector::new();
@@ -60,6 +64,7 @@ impl Shared {
         Arc::new(Shared {
             config,
             routes,
+            revoked,
             client,
             metrics: Metrics::default(),
             shutdown,

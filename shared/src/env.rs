@@ -6,3 +6,11 @@ pub const CONFIGPROXY_AUTH_TOKEN: &str = "CONFIGPROXY_AUTH_TOKEN";
 pub const JPY_COOKIE_SECRET: &str = "JPY_COOKIE_SECRET";
 /// Prefix of the hub's environment layer: `FERROHUB_<TABLE>__<KEY>=value`.
 pub const HUB_CONFIG_PREFIX: &str = "FERROHUB_";
+/// The proxy key ([`crate::proxy_key`]) in hex, given by the hub to a `ferrohub-proxy` it starts.
+pub const FERROHUB_PROXY_KEY: &str = "FERROHUB_PROXY_KEY";
+/// Given to each spawned server: the proxy's API root, a scoped route credential
+/// ([`crate::route_credential`]) and the prefix it is good for, so a per-user manager can
+/// register its own routes.
+pub const FERROHUB_PROXY_API_URL: &str = "FERROHUB_PROXY_API_URL";
+pub const FERROHUB_PROXY_TOKEN: &str = "FERROHUB_PROXY_TOKEN";
+pub const FERROHUB_PROXY_PREFIX: &str = "FERROHUB_PROXY_PREFIX";

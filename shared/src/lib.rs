@@ -6,6 +6,9 @@
 //! - [`labels`]: the Docker label keys on single-user containers.
 //! - [`routes`]: route specs and the configurable-http-proxy REST wire types.
 //! - [`proxy_client`]: a client for that REST API, used by the hub and the manager.
+//! - [`proxy_key`], [`proxy_session`], [`route_credential`]: the key the hub and
+//!   `ferrohub-proxy` share, the session cookie the proxy checks on private routes, and the
+//!   scoped credentials for its API.
 //! - [`scopes`]: JupyterHub's scope vocabulary, expansion and access checks.
 //! - [`signed`]: values signed with a key, for cookies and OAuth state.
 //! - [`api_error`]: JupyterHub's `{"status", "message"}` error body.
@@ -16,6 +19,9 @@ pub mod api_error;
 pub mod env;
 pub mod labels;
 pub mod proxy_client;
+pub mod proxy_key;
+pub mod proxy_session;
+pub mod route_credential;
 pub mod routes;
 pub mod scopes;
 pub mod secret;

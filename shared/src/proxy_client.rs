@@ -98,6 +98,15 @@ impl ProxyClient {
         }
     }
 
+    /// Ask the proxy to refuse the proxy session `session_id` until `expires` (Unix seconds).
+    /// Only `ferrohub-proxy` has this endpoint; configurable-http-proxy answers 404.
+    pub async fn revoke_session(&self, session_id: &str, expires: i64) -> Result<(), ProxyError> {
+        let url = format!("{}/api/revoked-sessions", self.api_url);
+        let body = serde_json::json!({"session_id": session_id, "expires": expires});
+        self.send(self.http.post(&url).json(&body), &url).await?;
+        Ok(())
+    }
+
     async fn send(
         &self,
         req: reqwest::RequestBuilder,

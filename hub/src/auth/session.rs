@@ -4,12 +4,19 @@
 //! The cookie is scoped to `{base_url}hub/`, so single-user servers (under `/user/`) never
 //! see it. Ending a session (logout) revokes it everywhere: the row goes, and with it the
 //! OAuth tokens that servers received through it.
+//!
+//! Each session comes with a second cookie for the proxy
+//! ([`ferrohub_shared::proxy_session`]), scoped to `{base_url}` and signed with the proxy key,
+//! which `ferrohub-proxy` checks on private routes by itself. It names the user, their groups
+//! at login and a session id derived from the session's token; it ends when the session does,
+//! and at logout the hub tells the proxy to refuse that id from then on.
 
 use crate::cookie_secret::CookieSecret;
 use crate::store::{Session, StoreError, User};
 use crate::AppState;
 use axum::http::HeaderMap;
 use chrono::{Duration, Utc};
+use ferrohub_shared::proxy_session::{self, ProxySession};
 use ferrohub_shared::secret::{random_hex, sha256_hex};
 use ferrohub_shared::signed;
 
@@ -23,6 +30,8 @@ pub struct LoggedIn {
     pub session: Session,
     /// The XSRF token forms and scripts of this session must send back.
     pub xsrf: String,
+    /// The id the proxy knows this session by (see [`proxy_session::session_id`]).
+    pub proxy_session_id: String,
 }
 
 /// `value.signature` under the cookie secret (see [`signed`]): a forged or altered cookie is
@@ -89,46 +98,94 @@ pub async fn from_cookie_value(
         user,
         session,
         xsrf: xsrf_for(&state.cookie_secret, &token),
+        proxy_session_id: proxy_session::session_id(&state.proxy_key, &token),
     }))
 }
 
-/// Start a session for `user`; returns the `Set-Cookie` value.
-pub async fn start(state: &AppState, user: &str) -> Result<String, StoreError> {
+/// Start a session for `user`; returns the `Set-Cookie` values to send: the hub's login
+/// cookie first, then the proxy session cookie.
+pub async fn start(state: &AppState, user: &str) -> Result<Vec<String>, StoreError> {
     let token = random_hex(32);
     let days = state.config.hub.cookie_max_age_days;
     let max_age = Duration::seconds((days * 86_400.0) as i64);
+    let expires_at = Utc::now() + max_age;
     state
         .store
-        .create_session(&sha256_hex(token.as_bytes()), user, Utc::now() + max_age)
+        .create_session(&sha256_hex(token.as_bytes()), user, expires_at)
         .await?;
-    Ok(set_cookie(
+    let hub = set_cookie(
         state,
+        COOKIE,
+        "hub/",
         &sign(&state.cookie_secret, "session", &token),
         max_age.num_seconds(),
-    ))
+    );
+    let groups = match state.store.get_user(user).await? {
+        Some(u) => u.groups,
+        None => Vec::new(),
+    };
+    let proxy = ProxySession {
+        user: user.to_owned(),
+        groups,
+        sid: proxy_session::session_id(&state.proxy_key, &token),
+        exp: expires_at.timestamp(),
+    };
+    Ok(vec![hub, proxy_cookie(state, &proxy)])
 }
 
-/// End the request's session, if any; returns the `Set-Cookie` value that clears the cookie.
-pub async fn end(state: &AppState, headers: &HeaderMap) -> Result<String, StoreError> {
+/// The proxy session cookie for a session that is already open, for a browser that lost
+/// it (or logged in before it existed): the login page sets it again before sending a
+/// logged-in browser on, so a private route does not bounce it back and forth.
+pub fn proxy_cookie_for(state: &AppState, logged_in: &LoggedIn) -> String {
+    let proxy = ProxySession {
+        user: logged_in.user.name.clone(),
+        groups: logged_in.user.groups.clone(),
+        sid: logged_in.proxy_session_id.clone(),
+        exp: logged_in.session.expires_at.timestamp(),
+    };
+    proxy_cookie(state, &proxy)
+}
+
+fn proxy_cookie(state: &AppState, session: &ProxySession) -> String {
+    let max_age = (session.exp - Utc::now().timestamp()).max(0);
+    set_cookie(
+        state,
+        proxy_session::COOKIE,
+        "",
+        &session.encode(&state.proxy_key),
+        max_age,
+    )
+}
+
+/// End the request's session, if any, and tell the proxy to refuse its proxy session from
+/// now on; returns the `Set-Cookie` values that clear both cookies.
+pub async fn end(state: &AppState, headers: &HeaderMap) -> Result<Vec<String>, StoreError> {
     if let Some(token) =
         cookie_value(headers, COOKIE).and_then(|v| verify(&state.cookie_secret, "session", v))
     {
-        state
-            .store
-            .end_session(&sha256_hex(token.as_bytes()))
-            .await?;
+        let hash = sha256_hex(token.as_bytes());
+        let expires_at = state.store.find_session(&hash).await?.map(|s| s.expires_at);
+        state.store.end_session(&hash).await?;
+        if let (Some(proxy), Some(expires_at)) = (&state.proxy, expires_at) {
+            let sid = proxy_session::session_id(&state.proxy_key, &token);
+            proxy.revoke_session(&sid, expires_at.timestamp()).await;
+        }
     }
-    Ok(set_cookie(state, "", 0))
+    Ok(vec![
+        set_cookie(state, COOKIE, "hub/", "", 0),
+        set_cookie(state, proxy_session::COOKIE, "", "", 0),
+    ])
 }
 
-fn set_cookie(state: &AppState, value: &str, max_age: i64) -> String {
+/// A `Set-Cookie` value for `name` under `{base_url}{path}`.
+fn set_cookie(state: &AppState, name: &str, path: &str, value: &str, max_age: i64) -> String {
     let secure = if state.config.public_url().scheme() == "https" {
         "; Secure"
     } else {
         ""
     };
     format!(
-        "{COOKIE}={value}; Path={}hub/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}",
+        "{name}={value}; Path={}{path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}",
         state.config.hub.base_url
     )
 }

@@ -75,8 +75,11 @@ pub async fn form(
     Query(q): Query<LoginQuery>,
 ) -> Result<Response, PageError> {
     let next = q.next.unwrap_or_default();
-    if session::current(&state, &headers).await?.is_some() {
-        return Ok(Redirect::to(&safe_next(&state, &next, &home(&state))).into_response());
+    if let Some(logged_in) = session::current(&state, &headers).await? {
+        let mut response = Redirect::to(&safe_next(&state, &next, &home(&state))).into_response();
+        let cookie = session::proxy_cookie_for(&state, &logged_in);
+        set_cookies(&mut response, vec![cookie]);
+        return Ok(response);
     }
     if let Some(oauth) = state.authenticator.oauth() {
         return render_oauth(&state, oauth, StatusCode::OK, &next, None);
@@ -122,12 +125,10 @@ pub async fn submit(
         Ok(user) => {
             state.login_throttle.succeeded(&throttle_key);
             tracing::info!(user = %user.name, %address, "user logged in");
-            let cookie = session::start(&state, &user.name).await?;
+            let cookies = session::start(&state, &user.name).await?;
             let target = safe_next(&state, next, &home(&state));
             let mut response = Redirect::to(&target).into_response();
-            response
-                .headers_mut()
-                .append(header::SET_COOKIE, cookie.parse().expect("ASCII cookie"));
+            set_cookies(&mut response, cookies);
             Ok(response)
         }
         Err(LoginError::Store(e)) => Err(e.into()),
@@ -282,12 +283,10 @@ pub async fn oauth_callback(
     match authenticator::admit(&state, who).await {
         Ok(user) => {
             tracing::info!(user = %user.name, %address, "user logged in with {service}");
-            let cookie = session::start(&state, &user.name).await?;
+            let cookies = session::start(&state, &user.name).await?;
             let target = safe_next(&state, &pending.next, &home(&state));
             let mut response = with_clear(Redirect::to(&target).into_response());
-            response
-                .headers_mut()
-                .append(header::SET_COOKIE, cookie.parse().expect("ASCII cookie"));
+            set_cookies(&mut response, cookies);
             Ok(response)
         }
         Err(LoginError::Store(e)) => Err(e.into()),
@@ -319,11 +318,17 @@ pub async fn logout(
             }
         }
     }
-    let cookie = session::end(&state, &headers).await?;
+    let cookies = session::end(&state, &headers).await?;
     let mut response =
         Redirect::to(&format!("{}hub/login", state.config.hub.base_url)).into_response();
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, cookie.parse().expect("ASCII cookie"));
+    set_cookies(&mut response, cookies);
     Ok(response)
+}
+
+fn set_cookies(response: &mut Response, cookies: Vec<String>) {
+    for cookie in cookies {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, cookie.parse().expect("ASCII cookie"));
+    }
 }

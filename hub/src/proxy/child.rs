@@ -3,6 +3,7 @@
 
 use crate::config::HubConfig;
 use ferrohub_shared::proxy_client::ProxyClient;
+use ferrohub_shared::proxy_key::ProxyKey;
 use ferrohub_shared::secret::Secret;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -81,6 +82,7 @@ impl ProxyChild {
     pub async fn spawn(
         config: &HubConfig,
         token: &Secret,
+        key: &ProxyKey,
         client: &ProxyClient,
     ) -> Result<ProxyChild, ChildError> {
         let pid_file = config.proxy.pid_file.clone();
@@ -110,6 +112,13 @@ impl ProxyChild {
             .is_some_and(|n| n.to_string_lossy().starts_with("ferrohub-proxy"));
         if is_ferrohub_proxy && !config.proxy.routes_file.as_os_str().is_empty() {
             cmd.arg("--routes-file").arg(&config.proxy.routes_file);
+        }
+        if is_ferrohub_proxy {
+            // Only ferrohub-proxy knows private routes; configurable-http-proxy would refuse
+            // the flag and has no use for the key.
+            let login_url = format!("{}hub/login", config.hub.base_url);
+            cmd.args(["--login-url", &login_url])
+                .env(ferrohub_shared::env::FERROHUB_PROXY_KEY, key.to_hex());
         }
         tracing::info!(command = %program.display(), %ip, port, "starting the proxy");
         let mut child = cmd.spawn().map_err(|source| ChildError::Spawn {

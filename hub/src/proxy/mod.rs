@@ -8,6 +8,7 @@ pub use child::{ChildError, ProxyChild};
 
 use crate::config::HubConfig;
 use ferrohub_shared::proxy_client::{ProxyClient, ProxyError};
+use ferrohub_shared::proxy_key::ProxyKey;
 use ferrohub_shared::routes::RouteSpec;
 use ferrohub_shared::secret::{random_hex, Secret};
 use serde_json::{json, Map, Value};
@@ -38,6 +39,8 @@ pub struct Proxy {
     child: Mutex<Option<ProxyChild>>,
     config: HubConfig,
     token: Secret,
+    /// Given to a `ferrohub-proxy` the hub starts, for private routes and route credentials.
+    key: ProxyKey,
 }
 
 /// Route data JupyterHub marks its routes with; routes without it belong to someone else.
@@ -49,6 +52,7 @@ impl Proxy {
     pub async fn start(
         config: &HubConfig,
         env_token: Option<String>,
+        key: ProxyKey,
     ) -> Result<Proxy, ProxyStartError> {
         let token = if !config.proxy.auth_token.is_empty() {
             config.proxy.auth_token.clone()
@@ -61,7 +65,7 @@ impl Proxy {
         };
         let client = ProxyClient::new(&config.proxy.api_url, token.clone());
         let child = if config.proxy.should_start {
-            Some(ProxyChild::spawn(config, &token, &client).await?)
+            Some(ProxyChild::spawn(config, &token, &key, &client).await?)
         } else {
             None
         };
@@ -76,6 +80,7 @@ impl Proxy {
             child: Mutex::new(child),
             config: config.clone(),
             token,
+            key,
         };
         proxy.add_hub_route().await?;
         Ok(proxy)
@@ -112,6 +117,19 @@ impl Proxy {
         Ok(())
     }
 
+    /// Tell the proxy to refuse a proxy session from now until `expires` (Unix seconds), at
+    /// logout. Best effort: a proxy that cannot (configurable-http-proxy answers 404) or is
+    /// unreachable is logged, and the logout goes on.
+    pub async fn revoke_session(&self, session_id: &str, expires: i64) {
+        match self.client().revoke_session(session_id, expires).await {
+            Ok(()) => tracing::debug!("proxy session revoked at the proxy"),
+            Err(ProxyError::Refused { status: 404, .. }) => {
+                tracing::debug!("the proxy does not take revoked sessions (not ferrohub-proxy?)")
+            }
+            Err(e) => tracing::warn!("could not revoke the proxy session: {e}"),
+        }
+    }
+
     /// The proxy's routes that the hub added, in JupyterHub's form:
     /// `{"/user/alice/": {"routespec": ..., "target": ..., "data": {...}}}`.
     pub async fn get_all_routes(&self) -> Result<BTreeMap<String, Value>, ProxyError> {
@@ -145,7 +163,9 @@ impl Proxy {
                 if let Some(status) = running.exited()? {
                     tracing::error!(%status, "the proxy exited; starting it again");
                     let client = self.client();
-                    *child = Some(ProxyChild::spawn(&self.config, &self.token, &client).await?);
+                    *child = Some(
+                        ProxyChild::spawn(&self.config, &self.token, &self.key, &client).await?,
+                    );
                 }
             }
         }

@@ -2,6 +2,10 @@
 //! scopes of the API token it gets, the same whatever the spawner.
 
 use crate::config::HubConfig;
+use ferrohub_shared::env;
+use ferrohub_shared::proxy_key::ProxyKey;
+use ferrohub_shared::route_credential;
+use ferrohub_shared::routes::RouteSpec;
 use ferrohub_shared::secret::Secret;
 use std::collections::BTreeMap;
 
@@ -35,15 +39,25 @@ pub fn server_token_scopes(user: &str, server: &str) -> Vec<String> {
     ]
 }
 
+/// What a server needs to register its own routes at the proxy.
+pub struct ProxyAccess<'a> {
+    /// The proxy's API root.
+    pub api_url: &'a str,
+    /// Mints the server's route credential.
+    pub key: &'a ProxyKey,
+}
+
 /// The environment JupyterHub's `Spawner.get_env` builds, minus `JUPYTERHUB_SERVICE_URL`
-/// (added by the spawner once it knows the address). Later entries win: `env_keep` first,
-/// the contract, then `[Spawner] environment`.
+/// (added by the spawner once it knows the address), plus ferrohub's proxy access: the
+/// proxy API, a route credential for the server's prefix and that prefix. Later entries win:
+/// `env_keep` first, the contract, then `[Spawner] environment`.
 pub fn environment(
     config: &HubConfig,
     user: &str,
     server: &str,
     prefix: &str,
     token: &Secret,
+    proxy: &ProxyAccess<'_>,
 ) -> BTreeMap<String, String> {
     let spawner = &config.spawner;
     let base = &config.hub.base_url;
@@ -88,6 +102,12 @@ pub fn environment(
     set("JUPYTERHUB_SERVICE_PREFIX", prefix.to_owned());
     set("JUPYTERHUB_PUBLIC_URL", String::new());
     set("JUPYTERHUB_PUBLIC_HUB_URL", String::new());
+    if let Ok(spec) = RouteSpec::parse(prefix) {
+        let credential = route_credential::mint(proxy.key, &spec);
+        set(env::FERROHUB_PROXY_API_URL, proxy.api_url.to_owned());
+        set(env::FERROHUB_PROXY_TOKEN, credential.expose().to_owned());
+        set(env::FERROHUB_PROXY_PREFIX, spec.with_trailing_slash());
+    }
     if !spawner.mem_limit.is_empty() {
         set("MEM_LIMIT", spawner.mem_limit.clone());
     }
@@ -143,12 +163,17 @@ mod tests {
             .spawner
             .environment
             .insert("GREETING".into(), "hi {username}".into());
+        let key = ProxyKey::derive(b"secret");
         let env = environment(
             &config,
             "alice",
             "",
             "/user/alice/",
             &Secret::new("t0k".to_owned()),
+            &ProxyAccess {
+                api_url: "http://127.0.0.1:8001",
+                key: &key,
+            },
         );
         assert_eq!(env["JUPYTERHUB_API_TOKEN"], "t0k");
         assert_eq!(env["JPY_API_TOKEN"], "t0k");
@@ -175,6 +200,13 @@ mod tests {
             r#"["access:servers!server=alice/","access:servers!user=alice"]"#
         );
         assert_eq!(env["GREETING"], "hi alice");
+        assert_eq!(env[env::FERROHUB_PROXY_API_URL], "http://127.0.0.1:8001");
+        assert_eq!(env[env::FERROHUB_PROXY_PREFIX], "/user/alice/");
+        assert_eq!(
+            route_credential::verify(&key, &env[env::FERROHUB_PROXY_TOKEN]),
+            Some(RouteSpec::parse("/user/alice/").unwrap()),
+            "the credential is good for the server's prefix"
+        );
     }
 
     #[test]

@@ -34,6 +34,25 @@ pub enum StopOutcome {
 }
 
 impl Servers {
+    /// The server's environment: JupyterHub's contract, plus the proxy API and a route
+    /// credential for the server's own prefix.
+    fn environment(
+        &self,
+        key: &ServerKey,
+        prefix: &str,
+        token: &ferrohub_shared::secret::Secret,
+    ) -> std::collections::BTreeMap<String, String> {
+        let api_url = match &self.proxy {
+            Some(p) => p.client().api_url().to_owned(),
+            None => self.config.proxy.api_url.clone(),
+        };
+        let proxy = contract::ProxyAccess {
+            api_url: &api_url,
+            key: &self.proxy_key,
+        };
+        contract::environment(&self.config, &key.user, &key.server, prefix, token, &proxy)
+    }
+
     /// Start `user`'s server called `server` (`""`: the default one) with `user_options`,
     /// creating its record if needed. Answers once it is ready, or `Pending` if that takes
     /// longer than `wait` (the spawn goes on; its progress tells how it ends).
@@ -303,7 +322,7 @@ impl Servers {
             user: key.user.clone(),
             server_name: key.server.clone(),
             base_url: prefix.clone(),
-            env: contract::environment(&self.config, &key.user, &key.server, &prefix, &token),
+            env: self.environment(key, &prefix, &token),
             user_options: record.user_options.clone(),
         };
         progress.report(ProgressEvent::step(10, "Starting the server"));

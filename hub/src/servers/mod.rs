@@ -110,6 +110,8 @@ pub struct Servers {
     proxy: Option<Arc<Proxy>>,
     config: Arc<HubConfig>,
     urls: Arc<Urls>,
+    /// Mints each server's scoped route credential for the proxy.
+    proxy_key: Arc<ferrohub_shared::proxy_key::ProxyKey>,
     pending: Mutex<HashMap<ServerKey, Pending>>,
     /// The progress of each server's last finished spawn, so a page opened after the end
     /// still learns how it went (and a server that died on its own says so).
@@ -123,6 +125,7 @@ impl Servers {
         spawner: Arc<dyn Spawner>,
         proxy: Option<Arc<Proxy>>,
         urls: Arc<Urls>,
+        proxy_key: Arc<ferrohub_shared::proxy_key::ProxyKey>,
     ) -> Arc<Servers> {
         Arc::new(Servers {
             store,
@@ -130,6 +133,7 @@ impl Servers {
             proxy,
             config,
             urls,
+            proxy_key,
             pending: Mutex::default(),
             finished: Mutex::default(),
         })

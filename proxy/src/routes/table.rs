@@ -20,6 +20,8 @@ pub struct Route {
     /// The body the route was added with, kept verbatim (including `target`); with host
     /// routing CHP also records `host`.
     pub data: Map<String, Value>,
+    /// The access rule in `data`, if the route is private (parsed once, here).
+    pub access: Option<crate::access::Rule>,
     /// Shared with the previous route of the same spec, so a replaced route keeps its history
     /// and a websocket opened before the replacement still counts.
     pub activity: Arc<Activity>,
@@ -101,6 +103,7 @@ impl RouteTable {
         let route = Arc::new(Route {
             spec: spec.clone(),
             target,
+            access: crate::access::Rule::for_route(&data),
             data,
             activity,
         });

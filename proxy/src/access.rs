@@ -1,0 +1,302 @@
+//! Private routes: a route whose data carries an access rule is served only to browsers
+//! holding a valid proxy session issued by the hub. Checked here on every request (plain
+//! HTTP, websocket upgrades and `ws_bridge` routes alike) with the shared proxy key alone,
+//! with no round trip to the hub.
+//!
+//! # The route-data convention
+//! `POST /api/routes/user/alice/app` with
+//! `{"target": "http://127.0.0.1:9000", "ferrohub_access": {"owner": "alice", "users": ["bob"], "groups": ["lab"]}}`
+//! lets in the owner, the users listed and members of the groups listed (all optional; an
+//! empty rule lets nobody in). The data stays verbatim, as for every route, and
+//! configurable-http-proxy would ignore the key. A malformed rule is refused with 400 when the
+//! route is added; one read back malformed from the routes file lets nobody in.
+//!
+//! # What a request gets
+//! - a valid, unrevoked session ([`ferrohub_shared::proxy_session`]) of an allowed user: the
+//!   route, with the session cookie removed (as on every route, see [`strip_session_cookie`]);
+//! - no session, or an invalid, expired or revoked one: a 302 to `{--login-url}?next={path}`
+//!   when the request accepts `text/html`, else 403 JSON `{"status": 403, "message": ...}`;
+//! - a valid session of someone else: 403 (a page, or JSON);
+//! - a proxy started without the key: 503 and a log line saying how to give it the key.
+//!
+//! A websocket handshake gets the bare status in each case.
+
+use crate::error_page::{self, Kind};
+use crate::state::{AppState, Body, BoxError};
+use bytes::Bytes;
+use ferrohub_shared::api_error::ApiErrorBody;
+use ferrohub_shared::proxy_session::{self, ProxySession, SessionError};
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// The route-data key that makes a route private.
+pub const DATA_KEY: &str = "ferrohub_access";
+
+/// Who may use a private route.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub users: Vec<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+impl Rule {
+    /// The rule in route data: `None` for a public route, `Err` (a message for the API's 400)
+    /// when `ferrohub_access` is not a rule.
+    pub fn from_data(data: &Map<String, Value>) -> Result<Option<Rule>, String> {
+        match data.get(DATA_KEY) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => Rule::deserialize(v).map(Some).map_err(|e| {
+                format!(
+                    "'{DATA_KEY}' must be {{\"owner\": name, \"users\": [names], \"groups\": [names]}}: {e}"
+                )
+            }),
+        }
+    }
+
+    /// The rule a route in the table enforces: a malformed one fails closed.
+    pub fn for_route(data: &Map<String, Value>) -> Option<Rule> {
+        Rule::from_data(data).unwrap_or_else(|_| Some(Rule::default()))
+    }
+
+    pub fn allows(&self, session: &ProxySession) -> bool {
+        self.owner.as_deref() == Some(session.user.as_str())
+            || self.users.contains(&session.user)
+            || session.groups.iter().any(|g| self.groups.contains(g))
+    }
+}
+
+/// Decide a request to a private route: `Ok` to forward it, `Err` with the answer otherwise.
+/// `url` is the request's path and query, where the login page sends the browser back to.
+#[allow(clippy::result_large_err)]
+pub fn check(
+    state: &AppState,
+    rule: &Rule,
+    headers: &HeaderMap,
+    url: &str,
+    kind: Kind,
+) -> Result<(), Response<Body>> {
+    let Some(key) = &state.config.proxy_key else {
+        tracing::error!(
+            %url,
+            "503: this route is private but the proxy has no key; start ferrohub-proxy with \
+             --proxy-key-file (the output of `ferrohub proxy-key`) or {}",
+            ferrohub_shared::env::FERROHUB_PROXY_KEY
+        );
+        return Err(refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            kind,
+            headers,
+            "This address is private, and the proxy is not configured to check who you are.",
+        ));
+    };
+    let cookies = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    let now = chrono::Utc::now().timestamp();
+    let session = match proxy_session::cookie_value(cookies, proxy_session::COOKIE) {
+        None => Err(SessionError::Malformed),
+        Some(v) => ProxySession::decode(key, v, now),
+    };
+    let session = match session {
+        Ok(s) if state.revoked.contains(&s.sid) => {
+            tracing::debug!(user = %s.user, %url, "refusing a revoked session");
+            None
+        }
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::debug!(%url, "no usable session: {e}");
+            None
+        }
+    };
+    match session {
+        Some(s) if rule.allows(&s) => Ok(()),
+        Some(s) => {
+            tracing::info!(user = %s.user, %url, "403: not allowed on this private route");
+            Err(refusal(
+                StatusCode::FORBIDDEN,
+                kind,
+                headers,
+                &format!(
+                    "{} is not allowed to use this address.",
+                    html_escape(&s.user)
+                ),
+            ))
+        }
+        None if kind == Kind::Web && accepts_html(headers) => {
+            let next: String = url::form_urlencoded::byte_serialize(url.as_bytes()).collect();
+            let location = format!("{}?next={next}", state.config.login_url);
+            let mut r = Response::new(empty());
+            *r.status_mut() = StatusCode::FOUND;
+            if let Ok(v) = HeaderValue::from_str(&location) {
+                r.headers_mut().insert(header::LOCATION, v);
+            }
+            Err(r)
+        }
+        None => Err(refusal(
+            StatusCode::FORBIDDEN,
+            kind,
+            headers,
+            "This address is private: log in to the hub first.",
+        )),
+    }
+}
+
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/html"))
+}
+
+/// A page for browsers, JSON for scripts, the bare status for websockets. `message` must be
+/// HTML-safe.
+fn refusal(code: StatusCode, kind: Kind, headers: &HeaderMap, message: &str) -> Response<Body> {
+    let mut r = if kind == Kind::Ws {
+        Response::new(empty())
+    } else if accepts_html(headers) {
+        let n = code.as_u16();
+        let reason = code.canonical_reason().unwrap_or("Error");
+        let page = format!(
+            "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{n} {reason}</title></head>\n\
+             <body><h1>{n}: {reason}</h1><p>{message}</p><hr><p>ferrohub-proxy</p></body></html>\n"
+        );
+        return error_page::html(code, Bytes::from(page));
+    } else {
+        let body = ApiErrorBody {
+            status: code.as_u16(),
+            message: message.to_owned(),
+        };
+        let mut r = Response::new(
+            Full::new(Bytes::from(serde_json::to_vec(&body).expect("serialises")))
+                .map_err(BoxError::from)
+                .boxed(),
+        );
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        r
+    };
+    *r.status_mut() = code;
+    r
+}
+
+fn empty() -> Body {
+    Full::new(Bytes::new()).map_err(BoxError::from).boxed()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Remove the proxy session cookie from a request about to be forwarded, on every route: a
+/// target (a user's server) must never see a visitor's session, or it could replay it.
+pub fn strip_session_cookie(headers: &mut HeaderMap) {
+    let name = proxy_session::COOKIE;
+    let present = headers.get_all(header::COOKIE).iter().any(|v| {
+        v.as_bytes()
+            .windows(name.len())
+            .any(|w| w == name.as_bytes())
+    });
+    if !present {
+        return;
+    }
+    let kept: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .filter(|pair| pair.split_once('=').map_or(*pair, |(k, _)| k).trim() != name)
+        .map(str::to_owned)
+        .collect();
+    headers.remove(header::COOKIE);
+    if let Ok(v) = HeaderValue::from_str(&kept.join("; ")) {
+        if !kept.is_empty() {
+            headers.insert(header::COOKIE, v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn session(user: &str, groups: &[&str]) -> ProxySession {
+        ProxySession {
+            user: user.into(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            sid: "s".into(),
+            exp: i64::MAX,
+        }
+    }
+
+    #[test]
+    fn rules_let_in_owner_users_and_groups() {
+        let data = json!({"target": "http://x", DATA_KEY: {"owner": "alice", "users": ["bob"], "groups": ["lab"]}});
+        let rule = Rule::from_data(data.as_object().unwrap()).unwrap().unwrap();
+        assert!(rule.allows(&session("alice", &[])));
+        assert!(rule.allows(&session("bob", &[])));
+        assert!(rule.allows(&session("carol", &["x", "lab"])));
+        assert!(!rule.allows(&session("carol", &["x"])));
+        assert!(!Rule::default().allows(&session("alice", &["lab"])));
+    }
+
+    #[test]
+    fn malformed_rules_are_refused_and_fail_closed() {
+        let public = json!({"target": "http://x"});
+        assert_eq!(Rule::from_data(public.as_object().unwrap()), Ok(None));
+        for bad in [
+            json!("alice"),
+            json!({"owner": 1}),
+            json!({"ownr": "alice"}),
+        ] {
+            let data = json!({"target": "http://x", DATA_KEY: bad});
+            let data = data.as_object().unwrap();
+            assert!(Rule::from_data(data).is_err(), "{data:?}");
+            assert_eq!(Rule::for_route(data), Some(Rule::default()));
+        }
+    }
+
+    #[test]
+    fn the_session_cookie_is_stripped_and_others_kept() {
+        let mut h = HeaderMap::new();
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; ferrohub-proxy-session=p.s"),
+        );
+        h.append(header::COOKIE, HeaderValue::from_static("b=2"));
+        strip_session_cookie(&mut h);
+        assert_eq!(h.get_all(header::COOKIE).iter().count(), 1);
+        assert_eq!(h[header::COOKIE], "a=1; b=2");
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("ferrohub-proxy-session=p.s"),
+        );
+        strip_session_cookie(&mut h);
+        assert!(!h.contains_key(header::COOKIE));
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("x=ferrohub-proxy-session"),
+        );
+        strip_session_cookie(&mut h);
+        assert_eq!(h[header::COOKIE], "x=ferrohub-proxy-session");
+    }
+}
