@@ -1,7 +1,7 @@
 //! The Docker spawner against the real engine, with the `ferrohub-test-singleuser` image
 //! `scripts/build-test-images.sh` builds: a server in a container reached through the proxy,
-//! images that do not exist or are not allowed, a command that cannot run, an engine that
-//! cannot be reached, and containers that outlive a hub killed with SIGKILL.
+//! images that do not exist or are not allowed, a command that cannot run, a volume the
+//! engine refuses, an engine that cannot be reached, and containers that outlive a hub killed with SIGKILL.
 
 use ferrohub_e2e::{admin, poll, TestHub};
 use reqwest::Method;
@@ -232,6 +232,30 @@ async fn a_command_that_cannot_run_leaves_no_container() {
         .await
         .get("/user/fay/")
         .is_none());
+}
+
+/// A volume the engine refuses (a relative host path, which Docker reads as an invalid
+/// volume name) fails the start with Docker's reason naming it, and leaves nothing behind.
+#[tokio::test]
+async fn a_volume_the_engine_refuses_is_a_readable_error() {
+    let containers = Containers::new("docker-badvolume");
+    let extra = r#"volumes = { "relative/data-{username}" = "/data" }"#;
+    let hub = TestHub::start("docker-badvolume", &config(&containers, extra)).await;
+    admin::create_user(&hub, ADMIN_TOKEN, "gus").await;
+    let (status, body) = admin::request_start(&hub, ADMIN_TOKEN, "gus", "", None).await;
+    assert_eq!(status, 500, "{body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("Docker") && message.contains("relative/data-gus"),
+        "{message}"
+    );
+    assert!(containers.ids().is_empty(), "no container is left");
+    assert!(admin::routes(&hub, ADMIN_TOKEN)
+        .await
+        .get("/user/gus/")
+        .is_none());
+    let gus = admin::user(&hub, ADMIN_TOKEN, "gus").await;
+    assert_eq!(gus["server"], Value::Null, "{gus}");
 }
 
 /// The hub starts without a reachable engine; a spawn then says the engine cannot be reached.

@@ -392,4 +392,45 @@ async fn invitation_links_with_a_pin_set_passwords() {
         (200, json!("nina")),
         "the new token works"
     );
+
+    // An administrator locks the account: the open sessions end at once, the right password
+    // no longer logs in (and the page says why), tokens are refused; unlocking undoes it.
+    let cli = |command: &'static str| {
+        let config = hub.dir.path().join("jupyterhub_config.toml");
+        let out = std::process::Command::new(ferrohub_e2e::bin("ferrohub"))
+            .args(["-f", config.to_str().unwrap(), command, "nina"])
+            .current_dir(hub.dir.path())
+            .output()
+            .expect("ferrohub runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{command}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    assert!(cli("lock").contains("nina is locked; 2 session(s) ended"));
+    let ended = nina.get(&format!("{public}/hub/home")).await;
+    assert!(ended.url.contains("/hub/login"), "{:?}", ended.hops);
+    let locked = log_in(&hub, &Browser::new(), "nina", "Good-pass1").await;
+    assert_eq!(locked.status, 403);
+    assert!(
+        locked.body.contains("The account nina is locked"),
+        "{}",
+        locked.body
+    );
+    let wrong = log_in(&hub, &Browser::new(), "nina", "Bad-pass1").await;
+    assert!(
+        wrong.body.contains("Invalid username or password"),
+        "a wrong password reveals nothing about the lock: {}",
+        wrong.body
+    );
+    let (status, _) = hub.api(Method::GET, "/user", shown.trim(), None).await;
+    assert_eq!(status, 403, "a locked account's tokens are refused");
+    assert!(cli("unlock").contains("nina is unlocked"));
+    let (status, _) = hub.api(Method::GET, "/user", shown.trim(), None).await;
+    assert_eq!(status, 200, "and work again after unlocking");
+    let back = log_in(&hub, &Browser::new(), "nina", "Good-pass1").await;
+    assert!(back.url.ends_with("/hub/home"), "{:?}", back.hops);
 }

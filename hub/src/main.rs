@@ -67,6 +67,11 @@ enum Command {
         /// The user who will set the password.
         user: String,
     },
+    /// Lock a user's account (native authenticator): their password stops working and every
+    /// browser session of theirs ends at once, with the server logins made through it.
+    Lock { user: String },
+    /// Unlock an account locked with `ferrohub lock`.
+    Unlock { user: String },
     /// Print the key ferrohub-proxy needs to serve private routes and accept scoped route
     /// credentials, for a proxy the hub does not start itself (ConfigurableHTTPProxy.
     /// should_start = false): save it in a file only the proxy can read and pass
@@ -213,6 +218,8 @@ async fn real_main() -> anyhow::Result<()> {
             return mint_token(&config, user, scopes, note, expires_in).await;
         }
         Some(Command::PasswordLink { user }) => return password_link(&config, &user).await,
+        Some(Command::Lock { user }) => return set_locked(&config, &user, true).await,
+        Some(Command::Unlock { user }) => return set_locked(&config, &user, false).await,
         Some(Command::ProxyKey) => {
             println!("{}", proxy_key(&config)?.to_hex());
             return Ok(());
@@ -295,6 +302,24 @@ async fn password_link(config: &HubConfig, user: &str) -> anyhow::Result<()> {
         "PIN: {} (valid for {hours} hours; give it to {user} separately)",
         link.pin.expose()
     );
+    Ok(())
+}
+
+/// Lock or unlock `user`'s account; locking also ends their sessions.
+async fn set_locked(config: &HubConfig, user: &str, locked: bool) -> anyhow::Result<()> {
+    let store = ferrohub::store::open(&config.db_url()).await?;
+    let Some(creds) = store.credentials(user).await? else {
+        anyhow::bail!("no such user: {user}");
+    };
+    store
+        .set_credentials(user, creds.password_hash.as_deref(), locked)
+        .await?;
+    if locked {
+        let ended = store.end_user_sessions(user).await?;
+        println!("{user} is locked; {ended} session(s) ended");
+    } else {
+        println!("{user} is unlocked");
+    }
     Ok(())
 }
 

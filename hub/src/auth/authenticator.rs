@@ -20,6 +20,10 @@ pub enum AuthError {
     /// attempt does not count as a failed password. The text is the detail for the log.
     #[error("{0}")]
     Unavailable(String),
+    /// The password was right but an administrator locked the account (`ferrohub lock`).
+    /// Said only after a right password, so it reveals nothing to someone guessing.
+    #[error("the account {0} is locked")]
+    Locked(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -74,7 +78,10 @@ impl Authenticator for NativeAuthenticator {
             Some(hash) => passwords::verify(hash, password).await,
             None => false,
         };
-        Ok((ok && !creds.locked).then(|| Authenticated::name(username)))
+        if ok && creds.locked {
+            return Err(AuthError::Locked(username.to_owned()));
+        }
+        Ok(ok.then(|| Authenticated::name(username)))
     }
 
     fn creates_users(&self) -> bool {
@@ -137,6 +144,8 @@ pub enum LoginError {
     InvalidName(String),
     #[error("{0} is not allowed to use this hub. Ask an administrator for access.")]
     NotAllowed(String),
+    #[error("The account {0} is locked. Ask an administrator to unlock it.")]
+    Locked(String),
     /// The password could not be checked; `detail` is for the log only.
     #[error("The login service is not answering, so your password could not be checked. Try again later.")]
     Unavailable { detail: String },
@@ -148,6 +157,7 @@ impl From<AuthError> for LoginError {
     fn from(err: AuthError) -> LoginError {
         match err {
             AuthError::Unavailable(detail) => LoginError::Unavailable { detail },
+            AuthError::Locked(name) => LoginError::Locked(name),
             AuthError::Store(e) => LoginError::Store(e),
         }
     }

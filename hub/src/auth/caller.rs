@@ -141,7 +141,8 @@ impl Caller {
         };
         let (identity, owner_scopes, owner) = match &token.owner {
             TokenOwner::User(name) => {
-                let Some(user) = store.get_user(name).await? else {
+                // A locked account's tokens stop working with it (and work again on unlock).
+                let Some(user) = store.get_user(name).await?.filter(|u| !u.locked) else {
                     return Ok(None);
                 };
                 let scopes = roles::user_scopes(store, &user.name, user.admin).await?;

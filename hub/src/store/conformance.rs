@@ -561,6 +561,32 @@ async fn passwords_sessions_and_oauth(store: &dyn Store) {
             .is_none(),
         "revoked with it"
     );
+
+    // Locking an account ends all its sessions at once, with their tokens.
+    let first = store.create_session("s1", "pat", expires).await.unwrap();
+    store.create_session("s2", "pat", expires).await.unwrap();
+    store
+        .create_token(&NewToken {
+            owner: TokenOwner::User("pat".into()),
+            prefix: "ses1".into(),
+            hashed: "s1-token-hash".into(),
+            scopes: vec![],
+            note: String::new(),
+            session_id: Some(first.id.to_string()),
+            oauth_client: Some(client.identifier.clone()),
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.end_user_sessions("pat").await.unwrap(), 2);
+    assert!(store.find_session("s1").await.unwrap().is_none());
+    assert!(store.find_session("s2").await.unwrap().is_none());
+    assert!(store.find_token("s1-token-hash").await.unwrap().is_none());
+    assert_eq!(store.end_user_sessions("pat").await.unwrap(), 0);
+    assert!(matches!(
+        store.end_user_sessions("nobody").await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 async fn shares(store: &dyn Store) {

@@ -190,6 +190,9 @@ pub trait SessionStore: Send + Sync {
     async fn find_session(&self, hashed: &str) -> Result<Option<Session>, StoreError>;
     /// End a session and revoke every token issued through it (OAuth logins of servers).
     async fn end_session(&self, hashed: &str) -> Result<(), StoreError>;
+    /// End every session of `user` as [`SessionStore::end_session`] does (the account was
+    /// locked); returns how many there were. `NotFound` for no such user.
+    async fn end_user_sessions(&self, user: &str) -> Result<u64, StoreError>;
 }
 
 /// Shares: scopes on one server granted to a user or a group.

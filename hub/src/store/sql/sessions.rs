@@ -61,6 +61,25 @@ macro_rules! implement {
                 tx.commit().await?;
                 Ok(())
             }
+
+            async fn end_user_sessions(&self, user: &str) -> Result<u64, StoreError> {
+                let mut tx = self.write().await?;
+                let user_id = lookup_user_id(&mut tx, user).await?;
+                let ids: Vec<i64> = sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING id")
+                    .bind(user_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for id in &ids {
+                    for table in ["api_tokens", "oauth_codes"] {
+                        sqlx::query(&format!("DELETE FROM {table} WHERE session_id = $1"))
+                            .bind(id.to_string())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(ids.len() as u64)
+            }
         }
 
         #[async_trait::async_trait]
