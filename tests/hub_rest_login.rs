@@ -195,7 +195,11 @@ async fn passwords_are_checked_by_an_external_login_service() {
     assert_eq!(gone.status, 503, "{}", gone.body);
     assert!(gone.body.contains(UNAVAILABLE), "{}", gone.body);
 
-    let output = hub.process.output();
+    // The log is read by another thread: wait for the last line before checking them all.
+    let output = hub
+        .process
+        .wait_for_output("Connection refused", std::time::Duration::from_secs(10))
+        .await;
     for logged in [
         "login service unavailable",
         "not with JSON",
