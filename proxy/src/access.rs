@@ -127,7 +127,7 @@ pub fn check(
                 headers,
                 &format!(
                     "{} is not allowed to use this address.",
-                    html_escape(&s.user)
+                    ferrohub_shared::html::escape(&s.user)
                 ),
             ))
         }
@@ -193,13 +193,6 @@ fn refusal(code: StatusCode, kind: Kind, headers: &HeaderMap, message: &str) -> 
 
 fn empty() -> Body {
     Full::new(Bytes::new()).map_err(BoxError::from).boxed()
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Remove the proxy session cookie from a request about to be forwarded, on every route: a

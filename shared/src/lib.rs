@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - [`secret`]: a wrapper that keeps secrets out of logs, and random token generation.
+//! - [`html`]: escaping text for hand-written HTML.
 //! - [`env`]: the names of environment variables read or set across the binaries.
 //! - [`labels`]: the Docker label keys on single-user containers.
 //! - [`routes`]: route specs and the configurable-http-proxy REST wire types.
@@ -17,6 +18,7 @@
 
 pub mod api_error;
 pub mod env;
+pub mod html;
 pub mod labels;
 pub mod proxy_client;
 pub mod proxy_key;

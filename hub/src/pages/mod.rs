@@ -18,6 +18,7 @@ use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+pub use ferrohub_shared::html::escape;
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -249,22 +250,6 @@ pub fn user_context(logged_in: &LoggedIn) -> minijinja::Value {
     minijinja::context! { name => logged_in.user.name, admin => logged_in.user.admin }
 }
 
-/// HTML-escape text for element content and quoted attributes.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A complete error page.
 pub fn render_error_page(status: StatusCode, message: &str) -> String {
     let reason = status.canonical_reason().unwrap_or("Error");
@@ -317,14 +302,6 @@ pub async fn proxy_error(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escape_neutralises_markup() {
-        assert_eq!(
-            escape("<script>alert('x')</script>&\""),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;"
-        );
-    }
 
     #[test]
     fn error_page_escapes_message() {

@@ -21,7 +21,7 @@ mod engine;
 mod naming;
 
 use engine::{bounded, connect, Call, CALL_TIMEOUT};
-use naming::{container_name, html_escape};
+use naming::container_name;
 
 /// What is saved with a container server.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -414,7 +414,7 @@ impl Spawner for DockerSpawner {
                 } else {
                     ""
                 };
-                let image = html_escape(image);
+                let image = ferrohub_shared::html::escape(image);
                 format!("<option value=\"{image}\"{selected}>{image}</option>\n")
             })
             .collect();

@@ -34,22 +34,6 @@ fn escape(raw: &str) -> String {
     out
 }
 
-/// Text safe inside HTML element content and double-quoted attributes.
-pub(super) fn html_escape(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,14 +70,6 @@ mod tests {
                 "q.io/img:1"
             ),
             "q.io-img-1-bob-x"
-        );
-    }
-
-    #[test]
-    fn html_is_escaped() {
-        assert_eq!(
-            html_escape(r#"a"><script>&'"#),
-            "a&quot;&gt;&lt;script&gt;&amp;&#39;"
         );
     }
 }
