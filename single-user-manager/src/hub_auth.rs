@@ -275,11 +275,7 @@ impl HubAuth {
 
 /// A cookie's value in a `Cookie` header.
 fn cookie_in<'a>(cookies: &'a str, name: &str) -> Option<&'a str> {
-    cookies
-        .split(';')
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+    ferrohub_shared::proxy_session::cookie_value([cookies], name)
 }
 
 #[cfg(test)]

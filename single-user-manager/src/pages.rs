@@ -4,7 +4,7 @@
 use crate::visitor::Visitor;
 use crate::AppState;
 use axum::extract::{Query, State};
-use axum::http::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
@@ -76,12 +76,7 @@ pub async fn oauth_callback(
             &format!("Login did not complete: {why}. Open the server's address to try again."),
         );
     };
-    let cookies = headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect::<Vec<_>>()
-        .join("; ");
+    let cookies = crate::visitor::all_cookies(&headers);
     match state.auth.finish_login(&code, &returned, &cookies).await {
         Ok((token, next)) => {
             let [session, drop_state] = state.auth.login_cookies(&token);

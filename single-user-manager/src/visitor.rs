@@ -8,7 +8,7 @@ use crate::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE, LOCATION, SET_COOKIE};
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 /// Someone allowed to use this server.
@@ -29,7 +29,7 @@ impl FromRequestParts<AppState> for Visitor {
                 matches!(kind.to_ascii_lowercase().as_str(), "token" | "bearer")
                     .then(|| token.trim().to_owned())
             });
-        let cookies = all_cookies(parts);
+        let cookies = all_cookies(&parts.headers);
         let (token, from_cookie) = match header_token {
             Some(token) => (token, false),
             None => match state.auth.token_from_cookies(&cookies) {
@@ -88,9 +88,9 @@ fn is_page_request(parts: &Parts, prefix: &str) -> bool {
     parts.method == Method::GET && !api
 }
 
-fn all_cookies(parts: &Parts) -> String {
-    parts
-        .headers
+/// Every `Cookie` header of a request, joined into one.
+pub(crate) fn all_cookies(headers: &HeaderMap) -> String {
+    headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())

@@ -52,14 +52,11 @@ pub fn xsrf_for(secret: &CookieSecret, session_token: &str) -> String {
 
 /// A cookie's value from the request's `Cookie` headers.
 pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
+    let values = headers
         .get_all(axum::http::header::COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"'))
+        .filter_map(|v| v.to_str().ok());
+    ferrohub_shared::proxy_session::cookie_value(values, name)
 }
 
 /// The session the request's cookie names, if it is valid and unexpired.
