@@ -28,6 +28,18 @@ wait_port() {
     exit 1
 }
 
+# A scratch directory in `work` and a list `pids` of processes, both cleaned up on exit.
+bench_scratch() {
+    work=$(mktemp -d)
+    pids=()
+    trap bench_cleanup EXIT
+}
+bench_cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 # Start the websocket echo server of `ws_bench`; sets ECHO (its port) and ECHO_PID.

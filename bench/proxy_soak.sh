@@ -21,14 +21,7 @@ SOAK_CHP=${SOAK_CHP:-0}
 echo "== building ferrohub-proxy and ws_bench (release)" >&2
 cargo build --release -q -p ferrohub-proxy --bin ferrohub-proxy --example ws_bench
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+bench_scratch
 
 start_ws_echo "$work/echo.port"; pids+=("$ECHO_PID")
 

@@ -18,14 +18,7 @@ need_debs node-configurable-http-proxy
 echo "== building ferrohub-proxy and ws_bench (release)" >&2
 cargo build --release -q -p ferrohub-proxy --bin ferrohub-proxy --example ws_bench
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+bench_scratch
 
 start_ws_echo "$work/echo.port"; pids+=("$ECHO_PID")
 start_proxy chp "http://127.0.0.1:$ECHO"; pids+=("$PROXY_PID"); CHP=$PROXY_PORT
