@@ -175,8 +175,14 @@ async fn users_log_in_through_jupyterhub_as_an_oauth_provider() {
     let started = Instant::now();
     let jh_public = free_port();
     let provider = Provider::http(jh_public);
-    let config = ferrohub_config("ferrohub", &provider, "");
-    let hub = TestHub::start("oauth-login", &config).await;
+    // With auth_state on, the provider's tokens and claims are kept for each user.
+    let config = ferrohub_config("ferrohub", &provider, "")
+        + "\n[Authenticator]\nenable_auth_state = true\n";
+    let key = [(
+        "JUPYTERHUB_CRYPT_KEY",
+        "9c7e5a3b1d2f4e6a8b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a",
+    )];
+    let hub = TestHub::start_with_env("oauth-login", &config, "/", &key).await;
     let _jh = start_provider(jh_public, &[("ferrohub", hub.public)]).await;
     let public = hub.public_url();
     let callback = format!("{public}/hub/oauth_callback?code=");
@@ -202,6 +208,26 @@ async fn users_log_in_through_jupyterhub_as_an_oauth_provider() {
     let model = user(&hub, "ada").await;
     assert_eq!(model["admin"], true, "{model}");
     assert_eq!(model["groups"], json!(["ops"]), "{model}");
+    // auth_state in OAuthenticator's shape; its access token is a real one at the provider.
+    let auth_state = &model["auth_state"];
+    assert_eq!(auth_state["oauth_user"]["name"], "ada", "{model}");
+    assert!(
+        auth_state["token_response"]["token_type"]
+            .as_str()
+            .is_some_and(|t| t.eq_ignore_ascii_case("bearer")),
+        "{model}"
+    );
+    let access_token = auth_state["access_token"].as_str().expect("a token");
+    let whoami: Value = reqwest::Client::new()
+        .get(format!("{}/hub/api/user", provider.hub))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(whoami["name"], "ada", "{whoami}");
 
     // Signed in at JupyterHub already: the next login goes straight through.
     let again = ada.get(&format!("{public}/hub/oauth_login")).await;

@@ -3,7 +3,8 @@
 //! typed into its login form there. A right password logs in with the admin flag and groups
 //! of the answer; a wrong one says so; a service that answers 503, answers nonsense or is
 //! gone makes the page say the service is unavailable, and does not count towards the
-//! login rate limit.
+//! login rate limit. With `enable_auth_state`, what the service says to keep is stored
+//! encrypted in JupyterHub's own format (JupyterHub's `CryptKeeper` reads it).
 
 use ferrohub_e2e::browser::{Browser, Page};
 use ferrohub_e2e::{venv_bin, Running, ScratchDir, TestHub};
@@ -14,12 +15,15 @@ const ADMIN_TOKEN: &str = "rest-e2e-admin-token-8c1e3a5f7b9d";
 /// The hub's own credential at the login service.
 const HUB_TOKEN: &str = "rest-e2e-hub-token-4f6a8c0e2b";
 const UNAVAILABLE: &str = "The login service is not answering";
+/// The hub's `JUPYTERHUB_CRYPT_KEY` (32 bytes, hex).
+const CRYPT_KEY: &str = "5f0d2c8e7a1b4c6d9e3f20a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5";
 
 /// The login service, with its users: ada (admin, two groups), bob (no admin field, one
 /// group) and `garbled`, whose right password gets an answer that is not JSON.
 async fn start_login_service(dir: &ScratchDir) -> (Running, u16) {
     let users = json!({
-        "ada": {"password": "ada-pass", "answer": {"name": "ada", "admin": true, "groups": ["physics", "ops"]}},
+        "ada": {"password": "ada-pass", "answer": {"name": "ada", "admin": true, "groups": ["physics", "ops"],
+                "auth_state": {"facility_token": "ft-0451", "projects": ["p1", "p2"]}}},
         "bob@facility.org": {"password": "bob-pass", "answer": {"name": "bob", "groups": ["physics"]}},
         "garbled": {"password": "garbled-pass", "answer": "<html>Service Temporarily Unavailable</html>"},
     });
@@ -46,6 +50,7 @@ load_groups = {{ legacy = ["ada"] }}
 
 [Authenticator]
 allow_all = true
+enable_auth_state = true
 
 [[JupyterHub.services]]
 name = "setup"
@@ -89,6 +94,30 @@ async fn user(hub: &TestHub, name: &str) -> Value {
     body
 }
 
+/// The user's `auth_state` as JupyterHub itself reads it from the hub's SQLite database: its
+/// `CryptKeeper`, with the same `JUPYTERHUB_CRYPT_KEY`, decrypts the stored value.
+fn jupyterhub_decrypts(hub: &TestHub, name: &str) -> Value {
+    let script = r#"
+import json, sqlite3, sys
+from jupyterhub.crypto import CryptKeeper
+db = sqlite3.connect(sys.argv[1])
+(sealed,) = db.execute("SELECT auth_state FROM users WHERE name = ?", (sys.argv[2],)).fetchone()
+print(json.dumps(CryptKeeper.instance()._decrypt(sealed.encode())))
+"#;
+    let db = hub.dir.path().join("jupyterhub.sqlite");
+    let out = std::process::Command::new(venv_bin("python"))
+        .args(["-c", script, &db.display().to_string(), name])
+        .env("JUPYTERHUB_CRYPT_KEY", CRYPT_KEY)
+        .output()
+        .expect("run the venv's python");
+    assert!(
+        out.status.success(),
+        "JupyterHub's CryptKeeper failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON from the script")
+}
+
 fn sorted_groups(model: &Value) -> Vec<String> {
     let mut groups: Vec<String> = serde_json::from_value(model["groups"].clone()).unwrap();
     groups.sort();
@@ -99,7 +128,8 @@ fn sorted_groups(model: &Value) -> Vec<String> {
 async fn passwords_are_checked_by_an_external_login_service() {
     let dir = ScratchDir::new("rest-login-service");
     let (mut service, port) = start_login_service(&dir).await;
-    let hub = TestHub::start("rest-login", &hub_config(port)).await;
+    let env = [("JUPYTERHUB_CRYPT_KEY", CRYPT_KEY)];
+    let hub = TestHub::start_with_env("rest-login", &hub_config(port), "/", &env).await;
     let public = hub.public_url();
 
     // A right password: logged in, sent where `next` says, admin and groups from the answer
@@ -116,6 +146,13 @@ async fn passwords_are_checked_by_an_external_login_service() {
     let model = user(&hub, "ada").await;
     assert_eq!(model["admin"], true, "{model}");
     assert_eq!(sorted_groups(&model), ["ops", "physics"], "{model}");
+    let kept = json!({"facility_token": "ft-0451", "projects": ["p1", "p2"]});
+    assert_eq!(model["auth_state"], kept, "{model}");
+    assert_eq!(
+        jupyterhub_decrypts(&hub, "ada"),
+        kept,
+        "the database holds JupyterHub's encrypted form"
+    );
 
     // The service gets the typed name normalised (lower case) and may answer another one;
     // no admin field leaves the flag alone. An outside `next` is not followed.
@@ -138,6 +175,11 @@ async fn passwords_are_checked_by_an_external_login_service() {
     let model = user(&hub, "bob").await;
     assert_eq!(model["admin"], false, "{model}");
     assert_eq!(sorted_groups(&model), ["physics"], "{model}");
+    assert_eq!(
+        model["auth_state"],
+        Value::Null,
+        "bob's answer kept nothing"
+    );
 
     // A wrong password (the service answers 401) is a wrong password.
     let eve = Browser::new();

@@ -92,11 +92,9 @@ async fn ensure_admins(
         match store.get_user(&name).await? {
             Some(user) if user.admin => {}
             Some(_) => {
-                let grant = UpdateUserRequest {
-                    admin: Some(true),
-                    ..Default::default()
-                };
-                store.update_user(&name, &grant).await?;
+                store
+                    .update_user(&name, &UpdateUserRequest::admin(true))
+                    .await?;
                 tracing::info!(user = %name, "granted admin from Authenticator.admin_users");
             }
             None => {

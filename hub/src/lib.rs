@@ -61,6 +61,8 @@ pub struct AppState {
     pub templates: Arc<pages::Templates>,
     /// Users' servers: the one way to start and stop them.
     pub servers: Arc<servers::Servers>,
+    /// Encrypts users' `auth_state`; without keys it can only be cleared.
+    pub crypt: Arc<auth::auth_state::CryptKeeper>,
     /// Asks [`run`] to stop, as `POST /hub/api/shutdown` does.
     pub shutdown: ShutdownTrigger,
 }
@@ -100,7 +102,16 @@ impl AppState {
             config: config.clone(),
             proxy,
             servers,
+            crypt: Arc::new(auth::auth_state::CryptKeeper::none()),
             shutdown: ShutdownTrigger::default(),
+        }
+    }
+
+    /// The same state with `crypt` encrypting users' `auth_state`.
+    pub fn with_crypt(self, crypt: auth::auth_state::CryptKeeper) -> AppState {
+        AppState {
+            crypt: Arc::new(crypt),
+            ..self
         }
     }
 }
@@ -148,6 +159,14 @@ pub enum HubError {
     Proxy(#[from] proxy::ProxyStartError),
     #[error("the hub's HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
+    #[error(transparent)]
+    CryptKey(#[from] auth::auth_state::CryptError),
+    #[error(
+        "auth_state is enabled ([Authenticator] enable_auth_state), but encryption is not \
+         available: set JUPYTERHUB_CRYPT_KEY to a key made with `openssl rand -hex 32`, or turn \
+         enable_auth_state off"
+    )]
+    AuthStateWithoutKey,
 }
 
 /// Values the hub reads from its environment, passed in so tests control them.
@@ -157,6 +176,8 @@ pub struct HubEnv {
     pub cookie_secret: Option<String>,
     /// `CONFIGPROXY_AUTH_TOKEN`
     pub proxy_token: Option<String>,
+    /// `JUPYTERHUB_CRYPT_KEY`
+    pub crypt_key: Option<String>,
 }
 
 impl HubEnv {
@@ -164,6 +185,7 @@ impl HubEnv {
         HubEnv {
             cookie_secret: std::env::var(ferrohub_shared::env::JPY_COOKIE_SECRET).ok(),
             proxy_token: std::env::var(ferrohub_shared::env::CONFIGPROXY_AUTH_TOKEN).ok(),
+            crypt_key: std::env::var(auth::auth_state::CRYPT_KEY_ENV).ok(),
         }
     }
 }
@@ -177,6 +199,10 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), HubError> {
+    let crypt = auth::auth_state::CryptKeeper::from_env_value(env.crypt_key.as_deref())?;
+    if config.authenticator.enable_auth_state && !crypt.available() {
+        return Err(HubError::AuthStateWithoutKey);
+    }
     let store = store::open(&config.db_url()).await?;
     let cookie_secret = cookie_secret::load_or_create(
         &config.hub.cookie_secret_file,
@@ -187,7 +213,8 @@ pub async fn run(
     // accept queue until the server below starts.
     let proxy_key = ProxyKey::derive(cookie_secret.bytes());
     let proxy = Arc::new(proxy::Proxy::start(&config, env.proxy_token, proxy_key).await?);
-    let state = AppState::new(config.clone(), store, cookie_secret, Some(proxy.clone()));
+    let state =
+        AppState::new(config.clone(), store, cookie_secret, Some(proxy.clone())).with_crypt(crypt);
     let trigger = state.shutdown.clone();
     let servers = state.servers.clone();
     // Before serving: users must not see servers as running that an earlier hub left dead.

@@ -274,6 +274,8 @@ pub struct TestHub {
     pub dir: ScratchDir,
     /// `base_url`, `/` unless started with [`TestHub::start_at`].
     pub base: String,
+    /// Environment variables the hub runs with besides the tests' own.
+    env: Vec<(String, String)>,
 }
 
 impl TestHub {
@@ -284,10 +286,25 @@ impl TestHub {
 
     /// Start a hub whose configuration sets `base_url` to `base` (e.g. `/jupyter/`).
     pub async fn start_at(label: &str, config: &str, base: &str) -> TestHub {
+        Self::start_with_env(label, config, base, &[]).await
+    }
+
+    /// Start a hub under `base` with extra environment variables (e.g. `JUPYTERHUB_CRYPT_KEY`),
+    /// which a restart keeps.
+    pub async fn start_with_env(
+        label: &str,
+        config: &str,
+        base: &str,
+        env: &[(&str, &str)],
+    ) -> TestHub {
         let dir = ScratchDir::new(label);
         std::fs::write(dir.path().join("jupyterhub_config.toml"), config).unwrap();
         let (public, hub_port, proxy_api) = (free_port(), free_port(), free_port());
-        let process = Self::launch(dir.path(), public, hub_port, proxy_api);
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let process = Self::launch(dir.path(), public, hub_port, proxy_api, &env);
         let hub = TestHub {
             process,
             public,
@@ -295,12 +312,19 @@ impl TestHub {
             proxy_api,
             dir,
             base: base.to_owned(),
+            env,
         };
         hub.wait_healthy().await;
         hub
     }
 
-    fn launch(dir: &Path, public: u16, hub_port: u16, proxy_api: u16) -> Running {
+    fn launch(
+        dir: &Path,
+        public: u16,
+        hub_port: u16,
+        proxy_api: u16,
+        env: &[(String, String)],
+    ) -> Running {
         let args = [
             "-f".to_owned(),
             "jupyterhub_config.toml".to_owned(),
@@ -309,7 +333,8 @@ impl TestHub {
             format!("--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{proxy_api}"),
         ];
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        Running::start(&bin("ferrohub"), &args, dir, &[])
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Running::start(&bin("ferrohub"), &args, dir, &env)
     }
 
     /// Kill the hub with SIGKILL (no cleanup at all) and start it again in the same
@@ -324,7 +349,13 @@ impl TestHub {
         )
         .await;
         let old_output = self.process.output();
-        self.process = Self::launch(self.dir.path(), self.public, self.hub_port, self.proxy_api);
+        self.process = Self::launch(
+            self.dir.path(),
+            self.public,
+            self.hub_port,
+            self.proxy_api,
+            &self.env,
+        );
         self.wait_healthy().await;
         old_output
     }

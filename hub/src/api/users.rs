@@ -5,6 +5,7 @@ use super::extract::{Path, Query};
 use super::models::{iso, service_model, user_model, UserModel};
 use super::pagination::{request_origin, Paging};
 use super::{bad_request, parse_body, parse_optional_body, JsonBody};
+use crate::auth::auth_state;
 use crate::auth::caller::Identity;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -145,7 +146,7 @@ pub async fn get(
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let user = find_for_any(&state, &caller, &name, READ_USER).await?;
-    let model = user_model(
+    let mut model = user_model(
         &caller,
         &state.urls,
         &state.servers.pending_view(),
@@ -156,6 +157,11 @@ pub async fn get(
         || json!({"kind": "user", "name": user.name}),
         UserModel::into_value,
     );
+    // The model names `auth_state` only for callers holding `admin:auth_state` on the user.
+    if model.get("auth_state").is_some() {
+        model["auth_state"] =
+            json!(auth_state::load(&*state.store, &state.crypt, &user.name).await?);
+    }
     Ok(Json(model))
 }
 
@@ -263,9 +269,18 @@ pub async fn create_many(
 struct Patch {
     name: Option<String>,
     admin: Option<bool>,
+    /// `Some(Value::Null)` for an explicit `null`, which JupyterHub refuses too.
+    #[serde(default, deserialize_with = "present")]
+    auth_state: Option<Value>,
 }
 
-/// `PATCH /users/{name}`: rename and/or change the admin flag.
+/// A field that is present, even as `null` (serde's `Option` would read `null` as absent).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// `PATCH /users/{name}`: rename, change the admin flag and/or replace `auth_state`, all or
+/// nothing.
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -293,6 +308,20 @@ pub async fn update(
     if patch.admin == Some(true) {
         caller.require_admin_for(GRANT_ADMIN)?;
     }
+    let auth_state = match patch.auth_state {
+        None => None,
+        Some(value @ Value::Object(_)) => Some(Some(
+            state
+                .crypt
+                .encrypt(&value)
+                .map_err(|e| bad_request(e.to_string()))?,
+        )),
+        Some(other) => {
+            return Err(bad_request(format!(
+                "user.auth_state must be an object, not {other}"
+            )))
+        }
+    };
     let updated = state
         .store
         .update_user(
@@ -300,19 +329,25 @@ pub async fn update(
             &UpdateUserRequest {
                 name: new_name,
                 admin: patch.admin,
+                auth_state,
             },
         )
         .await?;
-    Ok(Json(
-        user_model(
-            &caller,
-            &state.urls,
-            &state.servers.pending_view(),
-            &updated,
-            true,
-        )
-        .map_or_else(|| json!({}), UserModel::into_value),
-    ))
+    let mut model = user_model(
+        &caller,
+        &state.urls,
+        &state.servers.pending_view(),
+        &updated,
+        true,
+    )
+    .map_or_else(|| json!({}), UserModel::into_value);
+    // As JupyterHub, the answer to a PATCH carries the stored auth_state (`admin:users`
+    // includes `admin:auth_state`).
+    if model.is_object() {
+        model["auth_state"] =
+            json!(auth_state::load(&*state.store, &state.crypt, &updated.name).await?);
+    }
+    Ok(Json(model))
 }
 
 /// `DELETE /users/{name}`

@@ -10,6 +10,7 @@ use super::rest::RESTAuthenticator;
 use crate::config::HubConfig;
 use crate::store::{CreateUserRequest, Store, StoreError, UpdateUserRequest, User};
 use crate::AppState;
+use serde_json::Value;
 use std::sync::Arc;
 
 /// Why an authenticator could not decide whether the credentials are right.
@@ -165,7 +166,7 @@ impl From<AuthError> for LoginError {
 
 /// A user an authenticator vouches for, with what it knows beyond the name (JupyterHub's
 /// auth model: `name`, `admin`, `groups`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Authenticated {
     pub name: String,
     /// `Some` when the authenticator decides the admin flag (e.g. from `admin_groups`): the
@@ -175,6 +176,9 @@ pub struct Authenticated {
     pub allowed: bool,
     /// When `Some`, the user's hub groups become exactly these (`manage_groups`).
     pub groups: Option<Vec<String>>,
+    /// What the authenticator wants kept about this login (tokens, its service's answer);
+    /// stored encrypted when `enable_auth_state` is on.
+    pub auth_state: Option<Value>,
 }
 
 impl Authenticated {
@@ -253,20 +257,35 @@ pub async fn admit(state: &AppState, who: Authenticated) -> Result<User, LoginEr
         }
         None => return Err(LoginError::BadCredentials),
     };
-    if let Some(admin) = admin.filter(|a| *a != user.admin) {
+    let admin = admin.filter(|a| *a != user.admin);
+    if let Some(admin) = admin {
         tracing::info!(user = %name, admin, "admin flag set at login");
-        let req = UpdateUserRequest {
-            name: None,
-            admin: Some(admin),
-        };
-        user = store.update_user(&user.name, &req).await?;
     }
+    let req = UpdateUserRequest {
+        name: None,
+        admin,
+        auth_state: Some(login_auth_state(state, &name, who.auth_state)),
+    };
+    user = store.update_user(&user.name, &req).await?;
     if let Some(groups) = &who.groups {
         if sync_groups(store, &user, groups).await? {
             user = store.get_user(&name).await?.unwrap_or(user);
         }
     }
     Ok(user)
+}
+
+/// The encrypted `auth_state` a login leaves behind. As JupyterHub, every login replaces it
+/// with what the authenticator returned this time, and clears it when auth_state is off.
+fn login_auth_state(state: &AppState, user: &str, auth_state: Option<Value>) -> Option<String> {
+    let value = auth_state.filter(|_| state.config.authenticator.enable_auth_state)?;
+    // The hub does not start with enable_auth_state and no key, so this cannot fail; if it
+    // ever did, the login goes on without auth_state rather than failing.
+    state
+        .crypt
+        .encrypt(&value)
+        .inspect_err(|e| tracing::error!(%user, "auth_state not stored: {e}"))
+        .ok()
 }
 
 /// Make `user`'s groups exactly `groups`, creating missing groups (JupyterHub's

@@ -15,19 +15,45 @@ use super::authenticator::{AuthError, Authenticated, Authenticator};
 use super::http_client;
 use crate::config::{GenericOAuthenticatorConfig, HubConfig};
 use crate::store::Store;
-use oauth2::basic::{BasicClient, BasicErrorResponse};
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
-    EndpointSet, HttpClientError, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
-    RequestTokenError, Scope, TokenResponse, TokenUrl,
+    EndpointSet, ExtraTokenFields, HttpClientError, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, RequestTokenError, Scope, StandardRevocableToken, StandardTokenResponse,
+    TokenResponse, TokenUrl,
 };
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use std::time::Duration;
 
 /// How long the hub waits for the provider's token and userdata endpoints.
 const PROVIDER_TIMEOUT: Duration = Duration::from_secs(15);
 
-type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+/// What an OpenID Connect provider adds to the token response, kept for `auth_state`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+struct OidcFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+}
+impl ExtraTokenFields for OidcFields {}
+
+type Tokens = StandardTokenResponse<OidcFields, BasicTokenType>;
+
+type Client = oauth2::Client<
+    BasicErrorResponse,
+    Tokens,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
 
 /// The OAuth client of the hub, built once from `[GenericOAuthenticator]`.
 pub struct GenericOAuthenticator {
@@ -78,7 +104,7 @@ impl GenericOAuthenticator {
             oauth.oauth_callback_url.clone()
         };
         let url = |u: &str| u.to_owned();
-        let mut client = BasicClient::new(ClientId::new(oauth.client_id.clone()))
+        let mut client: Client = oauth2::Client::new(ClientId::new(oauth.client_id.clone()))
             .set_auth_uri(AuthUrl::new(url(&oauth.authorize_url)).expect("validated at load"))
             .set_token_uri(TokenUrl::new(url(&oauth.token_url)).expect("validated at load"))
             .set_redirect_uri(RedirectUrl::new(callback_url.clone()).expect("validated at load"))
@@ -152,7 +178,9 @@ impl GenericOAuthenticator {
             .await
             .map_err(|e| self.token_error(e))?;
         let claims = self.userdata(token.access_token().secret()).await?;
-        authenticated_from_claims(&self.config, &claims)
+        let mut who = authenticated_from_claims(&self.config, &claims)?;
+        who.auth_state = Some(auth_state(&token, claims));
+        Ok(who)
     }
 
     /// The error for a request to the provider that got no answer: its certificate is not
@@ -263,6 +291,24 @@ fn claim<'a>(claims: &'a Value, key: &str) -> Option<&'a Value> {
         .try_fold(claims, |value, part| value.get(part))
 }
 
+/// The `auth_state` of an OAuth login, in the shape JupyterHub's OAuthenticator gives it, so
+/// hooks and services written for it find the same keys: the tokens, the granted scopes, the
+/// whole token response, and the user's claims under `oauth_user`.
+fn auth_state(token: &Tokens, claims: Value) -> Value {
+    let scope: Vec<&str> = token
+        .scopes()
+        .map(|s| s.iter().map(|s| s.as_str()).collect())
+        .unwrap_or_default();
+    json!({
+        "access_token": token.access_token().secret(),
+        "refresh_token": token.refresh_token().map(|t| t.secret()),
+        "id_token": token.extra_fields().id_token,
+        "scope": scope,
+        "token_response": serde_json::to_value(token).unwrap_or(Value::Null),
+        "oauth_user": claims,
+    })
+}
+
 /// Who the claims say the user is, under the configuration's rules.
 pub fn authenticated_from_claims(
     config: &GenericOAuthenticatorConfig,
@@ -293,6 +339,7 @@ pub fn authenticated_from_claims(
         admin: (!config.admin_groups.is_empty()).then(|| member_of_any(&config.admin_groups)),
         allowed: member_of_any(&config.allowed_groups),
         groups: config.manage_groups.then_some(groups.clone()),
+        auth_state: None,
     })
 }
 

@@ -2,6 +2,7 @@
 //! checked by an external login service, or an external OAuth 2.0 provider), browser
 //! sessions, API tokens, roles and scopes, one-time password links.
 
+pub mod auth_state;
 pub mod authenticator;
 pub mod caller;
 pub mod generic_oauth;

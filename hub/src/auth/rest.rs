@@ -137,6 +137,8 @@ fn from_answer(
         admin,
         allowed: false,
         groups: config.manage_groups.then_some(groups),
+        // What the service says to keep (kept only with `enable_auth_state`).
+        auth_state: field("auth_state").cloned(),
     }))
 }
 

@@ -174,6 +174,10 @@ pub struct AuthenticatorConfig {
     pub allow_existing_users: bool,
     /// Regular expression user names must match; empty accepts JupyterHub's usual names.
     pub username_pattern: String,
+    /// Keep what authenticators return about a login (OAuth tokens, a login service's
+    /// answer) as the user's `auth_state`, encrypted with the keys in `JUPYTERHUB_CRYPT_KEY`
+    /// (the hub refuses to start without one). Admins read and set it through the API.
+    pub enable_auth_state: bool,
 }
 
 /// `[Spawner]`: how single-user servers are started, whatever the spawner.

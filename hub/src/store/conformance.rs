@@ -104,6 +104,7 @@ async fn users(store: &dyn Store) {
             &UpdateUserRequest {
                 name: Some("robert".into()),
                 admin: Some(true),
+                auth_state: None,
             },
         )
         .await
@@ -115,11 +116,17 @@ async fn users(store: &dyn Store) {
             &UpdateUserRequest {
                 name: Some("alice".into()),
                 admin: None,
+                auth_state: Some(Some("must not be written".into())),
             },
         )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(
+        store.get_auth_state("robert").await.unwrap(),
+        None,
+        "a failed rename writes no auth_state either"
+    );
     assert!(
         store.get_user("robert").await.unwrap().is_some(),
         "failed rename changes nothing"
@@ -128,6 +135,28 @@ async fn users(store: &dyn Store) {
         store
             .update_user("nobody", &UpdateUserRequest::default())
             .await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // auth_state is stored as given (already encrypted), replaced, cleared, and not touched
+    // by other changes.
+    let sealed = UpdateUserRequest::auth_state(Some("gAAAA-sealed".into()));
+    store.update_user("robert", &sealed).await.unwrap();
+    store
+        .update_user("robert", &UpdateUserRequest::admin(false))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_auth_state("robert").await.unwrap().as_deref(),
+        Some("gAAAA-sealed")
+    );
+    store
+        .update_user("robert", &UpdateUserRequest::auth_state(None))
+        .await
+        .unwrap();
+    assert_eq!(store.get_auth_state("robert").await.unwrap(), None);
+    assert!(matches!(
+        store.get_auth_state("nobody").await,
         Err(StoreError::NotFound(_))
     ));
     store.delete_user("robert").await.unwrap();

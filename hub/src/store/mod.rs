@@ -59,8 +59,12 @@ pub trait UserStore: Send + Sync {
         name_filter: Option<&str>,
         page: Page,
     ) -> Result<(Vec<User>, u64), StoreError>;
-    /// Rename and/or set the admin flag; `NotFound`, or `Conflict` if the new name is taken.
+    /// Rename, set the admin flag and/or replace the encrypted `auth_state`, all or nothing;
+    /// `NotFound`, or `Conflict` if the new name is taken.
     async fn update_user(&self, name: &str, req: &UpdateUserRequest) -> Result<User, StoreError>;
+    /// The user's encrypted `auth_state` (see [`crate::auth::auth_state`]); `NotFound` for no
+    /// user. Kept out of [`User`] so listings never carry secrets.
+    async fn get_auth_state(&self, name: &str) -> Result<Option<String>, StoreError>;
     /// Delete the user and everything it owns (servers, tokens, memberships).
     async fn delete_user(&self, name: &str) -> Result<(), StoreError>;
     /// Create or replace the record of one of the user's servers; `NotFound` for no user.

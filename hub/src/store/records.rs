@@ -67,6 +67,26 @@ pub struct CreateUserRequest {
 pub struct UpdateUserRequest {
     pub name: Option<String>,
     pub admin: Option<bool>,
+    /// The encrypted `auth_state` (see [`crate::auth::auth_state`]): `Some(None)` clears it.
+    pub auth_state: Option<Option<String>>,
+}
+
+impl UpdateUserRequest {
+    /// A change of the admin flag only.
+    pub fn admin(admin: bool) -> UpdateUserRequest {
+        UpdateUserRequest {
+            admin: Some(admin),
+            ..UpdateUserRequest::default()
+        }
+    }
+
+    /// A change of the encrypted `auth_state` only.
+    pub fn auth_state(encrypted: Option<String>) -> UpdateUserRequest {
+        UpdateUserRequest {
+            auth_state: Some(encrypted),
+            ..UpdateUserRequest::default()
+        }
+    }
 }
 
 /// Which users a listing returns.

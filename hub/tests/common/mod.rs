@@ -68,6 +68,15 @@ impl TestHub {
         }
     }
 
+    /// The same hub (same database) encrypting `auth_state` with `keys`
+    /// (`JUPYTERHUB_CRYPT_KEY`'s syntax).
+    pub fn with_crypt_keys(mut self, keys: &str) -> TestHub {
+        let crypt = ferrohub::auth::auth_state::CryptKeeper::from_env_value(Some(keys)).unwrap();
+        self.state = self.state.clone().with_crypt(crypt);
+        self.app = ferrohub::app(self.state.clone());
+        self
+    }
+
     pub fn store(&self) -> &dyn Store {
         self.state.store.as_ref()
     }

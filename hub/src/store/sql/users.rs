@@ -213,6 +213,13 @@ macro_rules! implement {
                         .execute(&mut *tx)
                         .await?;
                 }
+                if let Some(encrypted) = &req.auth_state {
+                    sqlx::query("UPDATE users SET auth_state = $1 WHERE id = $2")
+                        .bind(encrypted)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 let mut current = name.to_owned();
                 if let Some(new_name) = req.name.as_ref().filter(|n| *n != name) {
                     sqlx::query("UPDATE users SET name = $1 WHERE id = $2")
@@ -226,6 +233,18 @@ macro_rules! implement {
                 let user = fetch_user(&mut tx, &current).await?.expect("updated above");
                 tx.commit().await?;
                 Ok(user)
+            }
+
+            async fn get_auth_state(&self, name: &str) -> Result<Option<String>, StoreError> {
+                // The column has held JupyterHub's encrypted form from the start (always NULL
+                // before auth_state could be stored).
+                let row: Option<(Option<String>,)> =
+                    sqlx::query_as("SELECT auth_state FROM users WHERE name = $1")
+                        .bind(name)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                row.map(|(state,)| state)
+                    .ok_or_else(|| StoreError::NotFound(format!("user {name}")))
             }
 
             async fn delete_user(&self, name: &str) -> Result<(), StoreError> {
