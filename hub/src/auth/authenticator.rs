@@ -5,7 +5,7 @@
 
 use super::generic_oauth::GenericOAuthenticator;
 use super::names;
-use super::passwords;
+use super::native::NativeAuthenticator;
 use super::rest::RESTAuthenticator;
 use crate::config::HubConfig;
 use crate::store::{CreateUserRequest, Store, StoreError, UpdateUserRequest, User};
@@ -46,6 +46,13 @@ pub trait Authenticator: Send + Sync {
     /// Whether a user not in the database may be created by logging in.
     fn creates_users(&self) -> bool;
 
+    /// Whether every user already in the database may log in without matching an allow
+    /// rule. By default, authenticators that cannot create users: their accounts were made
+    /// by an admin. `native` says no once an allow list is configured.
+    fn allows_existing_users(&self) -> bool {
+        !self.creates_users()
+    }
+
     /// Whether anyone who authenticates is allowed when no allow list is configured.
     fn allows_all_by_default(&self) -> bool {
         false
@@ -57,44 +64,6 @@ pub trait Authenticator: Send + Sync {
     fn oauth(&self) -> Option<&GenericOAuthenticator> {
         None
     }
-}
-
-/// `native`: accounts in the database with argon2id passwords; locked accounts are refused.
-pub struct NativeAuthenticator;
-
-#[async_trait::async_trait]
-impl Authenticator for NativeAuthenticator {
-    async fn authenticate(
-        &self,
-        store: &dyn Store,
-        username: &str,
-        password: &str,
-    ) -> Result<Option<Authenticated>, AuthError> {
-        let Some(creds) = store.credentials(username).await? else {
-            // Spend the same time as a real check, so timing does not reveal which names exist.
-            passwords::verify(dummy_hash().await, password).await;
-            return Ok(None);
-        };
-        let ok = match &creds.password_hash {
-            Some(hash) => passwords::verify(hash, password).await,
-            None => false,
-        };
-        if ok && creds.locked {
-            return Err(AuthError::Locked(username.to_owned()));
-        }
-        Ok(ok.then(|| Authenticated::name(username)))
-    }
-
-    fn creates_users(&self) -> bool {
-        false
-    }
-}
-
-/// A hash of a random password, so refusing an unknown name costs as much as a wrong password.
-async fn dummy_hash() -> &'static str {
-    static HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-    HASH.get_or_init(|| async { passwords::hash(&ferrohub_shared::secret::random_hex(16)).await })
-        .await
 }
 
 /// `dummy`: any name, with the shared password if one is configured. For tests and demos.
@@ -131,7 +100,7 @@ pub fn from_config(config: &HubConfig) -> Arc<dyn Authenticator> {
         }),
         "oauth" => Arc::new(GenericOAuthenticator::new(config)),
         "rest" => Arc::new(RESTAuthenticator::new(&config.rest_authenticator)),
-        _ => Arc::new(NativeAuthenticator),
+        _ => Arc::new(NativeAuthenticator::new(config)),
     }
 }
 
@@ -234,7 +203,8 @@ pub async fn admit(state: &AppState, who: Authenticated) -> Result<User, LoginEr
         || who.allowed
         || rules.allowed_users.contains(&name)
         || (authenticator.allows_all_by_default() && rules.allowed_users.is_empty())
-        || (existing.is_some() && (rules.allow_existing_users || !authenticator.creates_users()));
+        || (existing.is_some()
+            && (rules.allow_existing_users || authenticator.allows_existing_users()));
     if !allowed {
         return Err(LoginError::NotAllowed(name));
     }

@@ -8,6 +8,7 @@ pub mod caller;
 pub mod generic_oauth;
 pub mod http_client;
 pub mod names;
+pub mod native;
 pub mod oauth_state;
 pub mod password_links;
 pub mod passwords;

@@ -245,22 +245,36 @@ fn unknown_key_error(path: &str, message: &str) -> Option<ConfigError> {
     } else {
         path.to_owned()
     };
-    let suggestion = allowed
-        .iter()
-        .map(|a| {
-            (
-                edit_distance(&field.to_ascii_lowercase(), &a.to_ascii_lowercase()),
-                a,
-            )
-        })
-        .filter(|(d, _)| *d <= 3)
-        .min()
-        .map(|(_, a)| format!(" (did you mean `{a}`?)"))
-        .unwrap_or_default();
+    let closest = || {
+        allowed
+            .iter()
+            .map(|a| {
+                (
+                    edit_distance(&field.to_ascii_lowercase(), &a.to_ascii_lowercase()),
+                    a,
+                )
+            })
+            .filter(|(d, _)| *d <= 3)
+            .min()
+            .map(|(_, a)| format!(" (did you mean `{a}`?)"))
+    };
+    let suggestion = moved_key_hint(field).or_else(closest).unwrap_or_default();
     Some(ConfigError::UnknownKey {
         key,
         suggestion,
         allowed: allowed.join(", "),
+    })
+}
+
+/// Where a key lives that JupyterHub users look for in the wrong table: group rules belong
+/// to each authenticator's own table, as in JupyterHub (`LocalAuthenticator.allowed_groups`,
+/// `OAuthenticator.allowed_groups`), not to `[Authenticator]`.
+fn moved_key_hint(field: &str) -> Option<String> {
+    matches!(field, "allowed_groups" | "admin_groups").then(|| {
+        format!(
+            " (group rules belong to the authenticator's own table: \
+             NativeAuthenticator.{field} or GenericOAuthenticator.{field})"
+        )
     })
 }
 
@@ -310,6 +324,19 @@ mod tests {
             .to_string();
         assert!(err.contains("`JupyterHub.bind_ulr`"), "{err}");
         assert!(err.contains("did you mean `bind_url`"), "{err}");
+    }
+
+    #[test]
+    fn group_rules_in_the_shared_table_point_to_the_right_one() {
+        let err = HubConfig::from_toml_str("[Authenticator]\nallowed_groups = [\"x\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`Authenticator.allowed_groups`"), "{err}");
+        assert!(
+            err.contains("NativeAuthenticator.allowed_groups"),
+            "says where it goes: {err}"
+        );
+        assert!(!err.contains("did you mean"), "{err}");
     }
 
     #[test]

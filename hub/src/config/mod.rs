@@ -297,6 +297,17 @@ pub struct NativeAuthenticatorConfig {
     pub minimum_password_length: u32,
     /// Require upper case, lower case, a digit and a symbol.
     pub require_mixed_password: bool,
+    /// Members of any of these hub groups (the groups of `/hub/api/groups`, whose members
+    /// admins manage through the API) may log in, besides `[Authenticator] allowed_users`
+    /// and admins, as JupyterHub 5's `LocalAuthenticator.allowed_groups` (group *or* name).
+    /// When this or `allowed_users` is set, an account outside both is refused at login;
+    /// when both are empty, every account in the database may log in.
+    pub allowed_groups: Vec<String>,
+    /// Members of any of these hub groups are admins. Authoritative, as JupyterHub's
+    /// `PAMAuthenticator.admin_groups`: when set, the admin flag is granted *and revoked* at
+    /// each login from the membership, except for `[Authenticator] admin_users` (always
+    /// admins). Admins may log in whatever the allow rules say.
+    pub admin_groups: Vec<String>,
 }
 
 impl Default for NativeAuthenticatorConfig {
@@ -306,6 +317,8 @@ impl Default for NativeAuthenticatorConfig {
             max_pin_attempts: 3,
             minimum_password_length: 8,
             require_mixed_password: true,
+            allowed_groups: Vec::new(),
+            admin_groups: Vec::new(),
         }
     }
 }

@@ -1,9 +1,10 @@
-//! Checks of the authenticators' own tables (`[GenericOAuthenticator]`, `[RESTAuthenticator]`),
-//! applied only to the table of the authenticator `authenticator_class` names, so a table
-//! left over from another setup is never held against the hub.
+//! Checks of the authenticators' own tables (`[NativeAuthenticator]` groups,
+//! `[GenericOAuthenticator]`, `[RESTAuthenticator]`), applied only to the table of the
+//! authenticator `authenticator_class` names, so a table left over from another setup is
+//! never held against the hub.
 
 use super::{ConfigError, HubConfig};
-use crate::auth::http_client;
+use crate::auth::{http_client, names};
 use url::Url;
 
 /// Check the table of the configured authenticator.
@@ -11,8 +12,54 @@ pub(super) fn validate_authenticator(config: &HubConfig) -> Result<(), ConfigErr
     match config.hub.authenticator_class.as_str() {
         "oauth" => validate_oauth(config),
         "rest" => validate_rest(config),
+        "native" => validate_native_groups(config),
         _ => Ok(()),
     }
+}
+
+/// `[NativeAuthenticator] allowed_groups` and `admin_groups`: valid group names, and no
+/// combination that silently undoes them.
+fn validate_native_groups(config: &HubConfig) -> Result<(), ConfigError> {
+    let native = &config.native_authenticator;
+    let rules = &config.authenticator;
+    for (key, groups) in [
+        ("allowed_groups", &native.allowed_groups),
+        ("admin_groups", &native.admin_groups),
+    ] {
+        for group in groups {
+            names::check_group(group)
+                .map_err(|e| ConfigError::invalid(&format!("NativeAuthenticator.{key}"), e))?;
+        }
+    }
+    let restricts = !native.allowed_groups.is_empty() || !rules.allowed_users.is_empty();
+    if restricts && rules.allow_existing_users {
+        // Every native account is an existing user: the allow lists would restrict nothing.
+        return Err(ConfigError::invalid(
+            "Authenticator.allow_existing_users",
+            "with the native authenticator every account is an existing user, so \
+             allow_existing_users = true would let all of them in and \
+             Authenticator.allowed_users / NativeAuthenticator.allowed_groups would restrict \
+             nothing: remove one or the other",
+        ));
+    }
+    if !native.allowed_groups.is_empty() && rules.allow_all {
+        return Err(ConfigError::invalid(
+            "NativeAuthenticator.allowed_groups",
+            "Authenticator.allow_all = true lets every account in, so allowed_groups would \
+             restrict nothing: remove one or the other",
+        ));
+    }
+    if !native.admin_groups.is_empty() && rules.admin_users.is_empty() {
+        // The admin created at first start is in no group: its first login would revoke its
+        // admin flag (and refuse it, if allow lists are set), locking everyone out of admin.
+        return Err(ConfigError::invalid(
+            "NativeAuthenticator.admin_groups",
+            "decides who is admin at every login, so the admin the hub creates at first \
+             start (in no group) would lose admin at its first login: name at least one \
+             admin in Authenticator.admin_users, e.g. admin_users = [\"admin\"]",
+        ));
+    }
+    Ok(())
 }
 
 /// A required `http://` or `https://` URL the hub (or a browser) calls.
@@ -192,6 +239,65 @@ mod tests {
         }
         // The table is not held against a hub with another authenticator.
         HubConfig::from_toml_str("[GenericOAuthenticator]\ntoken_url = \"ftp://x\"").unwrap();
+    }
+
+    #[test]
+    fn native_groups_are_checked_when_native_logs_in() {
+        let native = "[Authenticator]\nadmin_users = [\"root\"]\n[NativeAuthenticator]\n";
+        HubConfig::from_toml_str(&format!(
+            "{native}allowed_groups = [\"students\"]\nadmin_groups = [\"staff\"]"
+        ))
+        .expect("groups with an admin user are valid");
+        for (table, extra, key, says) in [
+            (
+                native,
+                "allowed_groups = [\"a/b\"]",
+                "NativeAuthenticator.allowed_groups",
+                "group name",
+            ),
+            (
+                native,
+                "admin_groups = [\"\"]",
+                "NativeAuthenticator.admin_groups",
+                "empty",
+            ),
+            (
+                "[Authenticator]\nallow_existing_users = true\n[NativeAuthenticator]\n",
+                "allowed_groups = [\"students\"]",
+                "Authenticator.allow_existing_users",
+                "restrict nothing",
+            ),
+            (
+                "[Authenticator]\nallow_existing_users = true\nallowed_users = [\"a\"]\n",
+                "",
+                "Authenticator.allow_existing_users",
+                "restrict nothing",
+            ),
+            (
+                "[Authenticator]\nallow_all = true\n[NativeAuthenticator]\n",
+                "allowed_groups = [\"students\"]",
+                "NativeAuthenticator.allowed_groups",
+                "allow_all",
+            ),
+            (
+                "[NativeAuthenticator]\n",
+                "admin_groups = [\"staff\"]",
+                "NativeAuthenticator.admin_groups",
+                "admin_users = [\"admin\"]",
+            ),
+        ] {
+            let err = HubConfig::from_toml_str(&format!("{table}{extra}"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{extra}: {err}");
+            assert!(err.contains(says), "{extra}: {err}");
+        }
+        // The table is not held against a hub with another authenticator.
+        HubConfig::from_toml_str(
+            "[JupyterHub]\nauthenticator_class = \"dummy\"\n\
+             [NativeAuthenticator]\nadmin_groups = [\"staff\"]",
+        )
+        .unwrap();
     }
 
     #[test]
