@@ -3,7 +3,8 @@
 //! that only alice reaches after logging in through the hub's form; bob is refused, an
 //! anonymous browser is sent to the login page, and after alice logs out her old proxy
 //! cookie is refused even when replayed. `ferrohub proxy-key` gives an external proxy the
-//! same key.
+//! same key. `ferrohub lock`, run as a separate command while the hub runs, ends a user's
+//! proxy session too, and `ferrohub unlock` does not bring it back.
 
 use ferrohub_e2e::browser::{Browser, Page};
 use ferrohub_e2e::{bin, free_port, http, poll, status_of, Running, TestHub};
@@ -293,4 +294,64 @@ async fn only_the_owner_reaches_a_private_route_until_logout() {
     let again = alice.get(&page).await;
     assert_eq!(again.status, 403, "{}", again.body);
     assert!(again.body.contains("log in"), "{}", again.body);
+}
+
+#[tokio::test]
+async fn locking_a_user_at_the_command_line_revokes_their_proxy_session() {
+    // A short proxy check interval: the hub delivers queued revocations on each check.
+    let config = format!("{CONFIG}\n[ConfigurableHTTPProxy]\ncheck_running_interval = 1\n");
+    let hub = TestHub::start("lock-revokes", &config).await;
+    let target = target().await;
+    let credential = ferrohub_cli(hub.dir.path(), &["proxy-credential", "/user/alice/"]);
+    let api = format!("http://127.0.0.1:{}", hub.proxy_api);
+    assert_eq!(
+        add_route(&api, &credential, "/user/alice/private", &target).await,
+        201
+    );
+
+    let page = format!("{}/user/alice/private/", hub.public_url());
+    let alice = Browser::new();
+    log_in(&hub, &alice, "alice").await;
+    let seen = alice.get(&page).await;
+    assert_eq!(seen.status, 200, "{:?} {}", seen.hops, seen.body);
+    let cookie = proxy_cookie(&alice, &page);
+    assert_eq!(browser_get(&page, Some(&cookie)).await.status(), 200);
+
+    // The command has no connection to the proxy: it ends the hub session and queues the
+    // revocation, which the running hub delivers.
+    let out = ferrohub_cli(hub.dir.path(), &["lock", "alice"]);
+    assert!(
+        out.starts_with("alice is locked; 1 session(s) ended"),
+        "{out}"
+    );
+    poll(
+        Duration::from_secs(30),
+        "the proxy to refuse alice's locked session",
+        || async { (browser_get(&page, Some(&cookie)).await.status() == 302).then_some(()) },
+    )
+    .await;
+    let refused = browser_get(&page, Some(&cookie)).await;
+    assert!(
+        refused.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/hub/login?next="),
+        "sent to log in again: {:?}",
+        refused.headers()
+    );
+
+    // Unlocking lets alice log in again, but her old session stays dead, at the hub and at
+    // the proxy.
+    let out = ferrohub_cli(hub.dir.path(), &["unlock", "alice"]);
+    assert_eq!(out, "alice is unlocked");
+    assert_eq!(browser_get(&page, Some(&cookie)).await.status(), 302);
+    let home = alice.get(&format!("{}/hub/home", hub.public_url())).await;
+    assert!(
+        home.url.contains("/hub/login"),
+        "the hub session is gone: {:?}",
+        home.hops
+    );
+    log_in(&hub, &alice, "alice").await;
+    assert_eq!(alice.get(&page).await.status, 200, "a new login works");
+    assert_eq!(browser_get(&page, Some(&cookie)).await.status(), 302);
 }

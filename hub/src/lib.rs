@@ -213,8 +213,13 @@ pub async fn run(
     // accept queue until the server below starts.
     let proxy_key = ProxyKey::derive(cookie_secret.bytes());
     let proxy = Arc::new(proxy::Proxy::start(&config, env.proxy_token, proxy_key).await?);
-    let state =
-        AppState::new(config.clone(), store, cookie_secret, Some(proxy.clone())).with_crypt(crypt);
+    let state = AppState::new(
+        config.clone(),
+        store.clone(),
+        cookie_secret,
+        Some(proxy.clone()),
+    )
+    .with_crypt(crypt);
     let trigger = state.shutdown.clone();
     let servers = state.servers.clone();
     // Before serving: users must not see servers as running that an earlier hub left dead.
@@ -250,6 +255,11 @@ pub async fn run(
         let stop = stop_tx.subscribe();
         tokio::spawn(async move { proxy.supervise(stop).await })
     };
+    let revoker = tokio::spawn(proxy::revocations::run(
+        store.clone(),
+        proxy.clone(),
+        stop_tx.subscribe(),
+    ));
     let watcher = tokio::spawn(servers.clone().watch(stop_tx.subscribe()));
     let mut cleanup = Cleanup {
         servers: config.hub.cleanup_servers,
@@ -267,6 +277,7 @@ pub async fn run(
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = supervisor.await;
+    let _ = revoker.await;
     let _ = watcher.await;
     if cleanup.servers {
         servers.stop_all().await;

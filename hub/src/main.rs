@@ -68,7 +68,9 @@ enum Command {
         user: String,
     },
     /// Lock a user's account (native authenticator): their password stops working and every
-    /// browser session of theirs ends at once, with the server logins made through it.
+    /// browser session of theirs ends at once, with the server logins made through it. Their
+    /// proxy sessions are queued for revocation, which the running hub delivers to the proxy
+    /// within ConfigurableHTTPProxy.check_running_interval seconds.
     Lock { user: String },
     /// Unlock an account locked with `ferrohub lock`.
     Unlock { user: String },
@@ -305,7 +307,8 @@ async fn password_link(config: &HubConfig, user: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Lock or unlock `user`'s account; locking also ends their sessions.
+/// Lock or unlock `user`'s account; locking also ends their sessions and queues their proxy
+/// sessions for revocation. Unlocking restores neither: the user logs in again.
 async fn set_locked(config: &HubConfig, user: &str, locked: bool) -> anyhow::Result<()> {
     let store = ferrohub::store::open(&config.db_url()).await?;
     let Some(creds) = store.credentials(user).await? else {
@@ -316,7 +319,11 @@ async fn set_locked(config: &HubConfig, user: &str, locked: bool) -> anyhow::Res
         .await?;
     if locked {
         let ended = store.end_user_sessions(user).await?;
-        println!("{user} is locked; {ended} session(s) ended");
+        println!(
+            "{user} is locked; {ended} session(s) ended (the running hub revokes them at the \
+             proxy within {} seconds)",
+            config.proxy.check_running_interval
+        );
     } else {
         println!("{user} is unlocked");
     }

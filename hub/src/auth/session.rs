@@ -8,8 +8,10 @@
 //! Each session comes with a second cookie for the proxy
 //! ([`ferrohub_shared::proxy_session`]), scoped to `{base_url}` and signed with the proxy key,
 //! which `ferrohub-proxy` checks on private routes by itself. It names the user, their groups
-//! at login and a session id derived from the session's token; it ends when the session does,
-//! and at logout the hub tells the proxy to refuse that id from then on.
+//! at login and a session id derived from the session's token (stored with the session); it
+//! ends when the session does: at logout the hub tells the proxy to refuse that id from then
+//! on, and `ferrohub lock` queues the ids for the running hub to deliver
+//! (`proxy::revocations`).
 
 use crate::cookie_secret::CookieSecret;
 use crate::store::{Session, StoreError, User};
@@ -106,9 +108,10 @@ pub async fn start(state: &AppState, user: &str) -> Result<Vec<String>, StoreErr
     let days = state.config.hub.cookie_max_age_days;
     let max_age = Duration::seconds((days * 86_400.0) as i64);
     let expires_at = Utc::now() + max_age;
+    let sid = proxy_session::session_id(&state.proxy_key, &token);
     state
         .store
-        .create_session(&sha256_hex(token.as_bytes()), user, expires_at)
+        .create_session(&sha256_hex(token.as_bytes()), user, &sid, expires_at)
         .await?;
     let hub = set_cookie(
         state,
@@ -124,7 +127,7 @@ pub async fn start(state: &AppState, user: &str) -> Result<Vec<String>, StoreErr
     let proxy = ProxySession {
         user: user.to_owned(),
         groups,
-        sid: proxy_session::session_id(&state.proxy_key, &token),
+        sid,
         exp: expires_at.timestamp(),
     };
     Ok(vec![hub, proxy_cookie(state, &proxy)])

@@ -1,8 +1,9 @@
 //! The hub's side of the proxy: start it as a child process (or use a running one), keep the
-//! hub's own route in it, restart it if it dies, report its routes in JupyterHub's form, and
-//! stop it at shutdown.
+//! hub's own route in it, restart it if it dies, report its routes in JupyterHub's form,
+//! deliver queued session revocations ([`revocations`]), and stop it at shutdown.
 
 mod child;
+pub mod revocations;
 
 pub use child::{ChildError, ProxyChild};
 

@@ -24,6 +24,7 @@ pub async fn run_all(store: &dyn Store) {
     roles_and_services(store).await;
     tokens(store).await;
     passwords_sessions_and_oauth(store).await;
+    proxy_revocations(store).await;
     shares(store).await;
 }
 
@@ -521,7 +522,7 @@ async fn passwords_sessions_and_oauth(store: &dyn Store) {
 
     // Sessions, and the tokens and codes issued through them end with them.
     let session = store
-        .create_session("sess-hash", "pat", expires)
+        .create_session("sess-hash", "pat", "sid-0", expires)
         .await
         .unwrap();
     assert_eq!(
@@ -592,8 +593,14 @@ async fn passwords_sessions_and_oauth(store: &dyn Store) {
     );
 
     // Locking an account ends all its sessions at once, with their tokens.
-    let first = store.create_session("s1", "pat", expires).await.unwrap();
-    store.create_session("s2", "pat", expires).await.unwrap();
+    let first = store
+        .create_session("s1", "pat", "sid-1", expires)
+        .await
+        .unwrap();
+    store
+        .create_session("s2", "pat", "sid-2", expires)
+        .await
+        .unwrap();
     store
         .create_token(&NewToken {
             owner: TokenOwner::User("pat".into()),
@@ -616,6 +623,53 @@ async fn passwords_sessions_and_oauth(store: &dyn Store) {
         store.end_user_sessions("nobody").await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+/// Ending a user's sessions queues their proxy sessions for revocation, in the same
+/// transaction; logging out one session does not (the hub revokes it at the proxy itself).
+async fn proxy_revocations(store: &dyn Store) {
+    // Left by `passwords_sessions_and_oauth`: pat's two sessions ended by locking.
+    let pending = store.pending_proxy_revocations().await.unwrap();
+    let mut sids: Vec<&str> = pending.iter().map(|r| r.sid.as_str()).collect();
+    sids.sort();
+    assert_eq!(sids, ["sid-1", "sid-2"], "{pending:?}");
+    let expires = pending[0].expires_at;
+    assert!(expires > Utc::now(), "keeps the session's expiry");
+
+    store.create_users(&[user("rex", false)]).await.unwrap();
+    store
+        .create_session("rex-1", "rex", "sid-rex-1", expires)
+        .await
+        .unwrap();
+    store
+        .create_session("rex-2", "rex", "sid-rex-2", expires)
+        .await
+        .unwrap();
+    store.end_session("rex-2").await.unwrap();
+    assert_eq!(store.end_user_sessions("rex").await.unwrap(), 1);
+    let after = store.pending_proxy_revocations().await.unwrap();
+    assert_eq!(
+        after
+            .iter()
+            .map(|r| r.sid.as_str())
+            .collect::<Vec<_>>()
+            .last(),
+        Some(&"sid-rex-1"),
+        "oldest first, only the sessions that were ended by locking: {after:?}"
+    );
+    assert_eq!(after.len(), 3);
+
+    // Delivered ones are forgotten; others stay queued; unknown ids are fine.
+    let delivered: Vec<i64> = after[..2].iter().map(|r| r.id).collect();
+    store
+        .forget_proxy_revocations(&[delivered[0], delivered[1], 999_999])
+        .await
+        .unwrap();
+    store.forget_proxy_revocations(&[]).await.unwrap();
+    let left = store.pending_proxy_revocations().await.unwrap();
+    assert_eq!(left, after[2..].to_vec());
+    store.forget_proxy_revocations(&[left[0].id]).await.unwrap();
+    assert!(store.pending_proxy_revocations().await.unwrap().is_empty());
 }
 
 async fn shares(store: &dyn Store) {

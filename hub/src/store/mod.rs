@@ -183,11 +183,13 @@ pub trait LinkStore: Send + Sync {
 /// Browser sessions.
 #[async_trait::async_trait]
 pub trait SessionStore: Send + Sync {
-    /// Start a session for `user`; `NotFound` for no such user.
+    /// Start a session for `user`, remembering the id the proxy knows it by (`proxy_sid`) so
+    /// that it can be revoked there without the token; `NotFound` for no such user.
     async fn create_session(
         &self,
         hashed: &str,
         user: &str,
+        proxy_sid: &str,
         expires_at: DateTime<Utc>,
     ) -> Result<Session, StoreError>;
     /// The session whose token hashes to `hashed`, expired or not.
@@ -195,8 +197,15 @@ pub trait SessionStore: Send + Sync {
     /// End a session and revoke every token issued through it (OAuth logins of servers).
     async fn end_session(&self, hashed: &str) -> Result<(), StoreError>;
     /// End every session of `user` as [`SessionStore::end_session`] does (the account was
-    /// locked); returns how many there were. `NotFound` for no such user.
+    /// locked), and queue the revocation of their proxy sessions in the same transaction
+    /// (see [`SessionStore::pending_proxy_revocations`]); returns how many there were.
+    /// `NotFound` for no such user.
     async fn end_user_sessions(&self, user: &str) -> Result<u64, StoreError>;
+    /// Proxy sessions queued for revocation at the proxy, oldest first. The running hub
+    /// delivers them (`proxy::revocations`) and then forgets them.
+    async fn pending_proxy_revocations(&self) -> Result<Vec<ProxyRevocation>, StoreError>;
+    /// Remove delivered (or expired) revocations from the queue; unknown ids are ignored.
+    async fn forget_proxy_revocations(&self, ids: &[i64]) -> Result<(), StoreError>;
 }
 
 /// Shares: scopes on one server granted to a user or a group.

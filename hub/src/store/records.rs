@@ -219,6 +219,16 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A proxy session to be refused at the proxy until it expires, queued when its hub session
+/// ended without the hub at hand (`ferrohub lock`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProxyRevocation {
+    pub id: i64,
+    /// The id the proxy knows the session by.
+    pub sid: String,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// An OAuth client: a single-user server or a service that asks the hub who its users are.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OAuthClient {

@@ -6,20 +6,21 @@ macro_rules! implement {
     () => {
         use super::users::lookup_user_id;
         use crate::store::sql::{json_text, now, parse_json};
-        use crate::store::{OAuthClient, OAuthCode, OAuthStore, Session, SessionStore, StoreError};
+        use crate::store::{OAuthClient, OAuthCode, OAuthStore, ProxyRevocation, Session, SessionStore, StoreError};
         use chrono::{DateTime, Utc};
         use sqlx::Row;
 
         #[async_trait::async_trait]
         impl SessionStore for Backend {
-            async fn create_session(&self, hashed: &str, user: &str, expires_at: DateTime<Utc>) -> Result<Session, StoreError> {
+            async fn create_session(&self, hashed: &str, user: &str, proxy_sid: &str, expires_at: DateTime<Utc>) -> Result<Session, StoreError> {
                 let mut tx = self.write().await?;
                 let user_id = lookup_user_id(&mut tx, user).await?;
                 let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO sessions (hashed, user_id, created, expires_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                    "INSERT INTO sessions (hashed, user_id, proxy_sid, created, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
                 )
                 .bind(hashed)
                 .bind(user_id)
+                .bind(proxy_sid)
                 .bind(now())
                 .bind(expires_at)
                 .fetch_one(&mut *tx)
@@ -65,6 +66,14 @@ macro_rules! implement {
             async fn end_user_sessions(&self, user: &str) -> Result<u64, StoreError> {
                 let mut tx = self.write().await?;
                 let user_id = lookup_user_id(&mut tx, user).await?;
+                sqlx::query(
+                    "INSERT INTO proxy_revocations (sid, expires_at, created) \
+                     SELECT proxy_sid, expires_at, $2 FROM sessions WHERE user_id = $1 AND proxy_sid IS NOT NULL",
+                )
+                .bind(user_id)
+                .bind(now())
+                .execute(&mut *tx)
+                .await?;
                 let ids: Vec<i64> = sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING id")
                     .bind(user_id)
                     .fetch_all(&mut *tx)
@@ -79,6 +88,36 @@ macro_rules! implement {
                 }
                 tx.commit().await?;
                 Ok(ids.len() as u64)
+            }
+
+            async fn pending_proxy_revocations(&self) -> Result<Vec<ProxyRevocation>, StoreError> {
+                let rows = sqlx::query("SELECT id, sid, expires_at FROM proxy_revocations ORDER BY id")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(ProxyRevocation {
+                            id: row.try_get("id")?,
+                            sid: row.try_get("sid")?,
+                            expires_at: row.try_get("expires_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn forget_proxy_revocations(&self, ids: &[i64]) -> Result<(), StoreError> {
+                if ids.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.write().await?;
+                for id in ids {
+                    sqlx::query("DELETE FROM proxy_revocations WHERE id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
             }
         }
 
