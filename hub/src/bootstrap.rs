@@ -35,6 +35,7 @@ pub async fn prepare(store: &dyn Store, config: &HubConfig) -> Result<Vec<AdminL
         }
         store.add_group_members(group, members).await?;
     }
+    warn_missing_native_groups(store, config).await?;
     let services: Vec<(String, bool, String)> = config
         .hub
         .services
@@ -63,6 +64,33 @@ pub async fn prepare(store: &dyn Store, config: &HubConfig) -> Result<Vec<AdminL
     }
     roles::load_roles(store, &config.hub.load_roles).await?;
     Ok(links)
+}
+
+/// The groups `[NativeAuthenticator]` rules name are the hub's own, made by admins: say at
+/// start which do not exist yet, as a rule over a missing group matches nobody.
+async fn warn_missing_native_groups(
+    store: &dyn Store,
+    config: &HubConfig,
+) -> Result<(), StoreError> {
+    if config.hub.authenticator_class != "native" {
+        return Ok(());
+    }
+    let native = &config.native_authenticator;
+    for (key, groups) in [
+        ("allowed_groups", &native.allowed_groups),
+        ("admin_groups", &native.admin_groups),
+    ] {
+        for group in groups {
+            if store.get_group(group).await?.is_none() {
+                tracing::warn!(
+                    "NativeAuthenticator.{key} names group `{group}`, which does not exist: \
+                     it matches nobody until an admin creates it (POST /hub/api/groups/{group}) \
+                     and adds members"
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn ensure_user(store: &dyn Store, name: &str) -> Result<(), StoreError> {
