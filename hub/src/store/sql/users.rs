@@ -40,30 +40,36 @@ macro_rules! implement {
             }
         }
 
-        /// Fill in groups, roles and servers for `rows` with one query each (not one per user).
-        async fn hydrate(
-            conn: &mut Conn,
-            rows: Vec<DbRow>,
-        ) -> Result<Vec<User>, StoreError> {
-            let mut users = Vec::with_capacity(rows.len());
-            for row in &rows {
-                users.push(User {
-                    id: row.try_get("id")?,
-                    name: row.try_get("name")?,
-                    admin: row.try_get("admin")?,
-                    created: row.try_get("created")?,
-                    last_activity: row.try_get("last_activity")?,
-                    has_password: row.try_get::<Option<String>, _>("password_hash")?.is_some(),
-                    locked: row.try_get("locked")?,
-                    groups: Vec::new(),
-                    roles: Vec::new(),
-                    servers: Vec::new(),
-                });
-            }
-            fill_relations(conn, users).await
+        /// The user columns the page aggregate ([`crate::store::sql::Dialect`]) reads.
+        const USER_COLUMNS: &str = "SELECT id, name, admin, created, last_activity, \
+             password_hash IS NOT NULL AS has_password, locked";
+
+        /// `SELECT <users as one JSON array> FROM (<page>) AS page`, where the page's rows come
+        /// from `USER_COLUMNS` plus what `rows` appends (`FROM users ...`). A page in one row:
+        /// a row per user cost a thread hand-off per row in the SQLite driver.
+        fn push_user_page<'a>(
+            q: &mut QueryBuilder<'a, Db>,
+            rows: impl FnOnce(&mut QueryBuilder<'a, Db>),
+        ) {
+            q.push(<Backend as crate::store::sql::Dialect>::USER_PAGE_AS_JSON)
+                .push(" FROM (")
+                .push(USER_COLUMNS);
+            rows(q);
+            q.push(") AS page");
         }
 
-        /// Add groups, roles and servers to `users` with one query each (not one per user).
+        async fn fetch_user(conn: &mut Conn, name: &str) -> Result<Option<User>, StoreError> {
+            let mut q = QueryBuilder::<Db>::new("SELECT ");
+            push_user_page(&mut q, |q| {
+                q.push(" FROM users WHERE name = ").push_bind(name.to_owned());
+            });
+            let json: String = q.build_query_scalar().fetch_one(&mut *conn).await?;
+            let users = crate::store::sql::users_from_json(&json)?;
+            Ok(fill_relations(conn, users).await?.pop())
+        }
+
+        /// Add groups, roles (granted directly) and servers to `users`, sorted by name, with one
+        /// query for all three and all users.
         async fn fill_relations(
             conn: &mut Conn,
             mut users: Vec<User>,
@@ -71,31 +77,34 @@ macro_rules! implement {
             if users.is_empty() {
                 return Ok(users);
             }
-            let index: HashMap<i64, usize> = users.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
-            for (sql, kind) in [
-                ("SELECT m.user_id, g.name FROM user_group_map m JOIN groups g ON g.id = m.group_id WHERE m.user_id IN (", 0),
-                ("SELECT m.user_id, r.name FROM user_role_map m JOIN roles r ON r.id = m.role_id WHERE m.user_id IN (", 1),
-            ] {
-                let mut q = QueryBuilder::<Db>::new(sql);
-                push_ids(&mut q, users.iter().map(|u| u.id));
-                q.push(") ORDER BY 2");
-                for row in q.build().fetch_all(&mut *conn).await? {
-                    let user_id: i64 = row.try_get(0)?;
-                    let name: String = row.try_get(1)?;
-                    let user = &mut users[index[&user_id]];
-                    if kind == 0 {
-                        user.groups.push(name);
-                    } else {
-                        user.roles.push(name);
-                    }
-                }
-            }
-            let mut q = QueryBuilder::<Db>::new("SELECT * FROM servers WHERE user_id IN (");
+            let index: HashMap<i64, usize> =
+                users.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
+            // Servers come first so PostgreSQL types the shared columns from them.
+            let mut q = QueryBuilder::<Db>::new(
+                "SELECT 2 AS kind, s.user_id, s.name, s.display_name, s.url, s.started, \
+                 s.last_activity, s.state, s.user_options FROM servers s WHERE s.user_id IN (",
+            );
             push_ids(&mut q, users.iter().map(|u| u.id));
-            q.push(") ORDER BY name");
+            q.push(
+                ") UNION ALL SELECT 0, m.user_id, g.name, NULL, NULL, NULL, NULL, NULL, NULL \
+                 FROM user_group_map m JOIN groups g ON g.id = m.group_id WHERE m.user_id IN (",
+            );
+            push_ids(&mut q, users.iter().map(|u| u.id));
+            q.push(
+                ") UNION ALL SELECT 1, m.user_id, r.name, NULL, NULL, NULL, NULL, NULL, NULL \
+                 FROM user_role_map m JOIN roles r ON r.id = m.role_id WHERE m.user_id IN (",
+            );
+            push_ids(&mut q, users.iter().map(|u| u.id));
+            q.push(") ORDER BY 1, 3");
             for row in q.build().fetch_all(&mut *conn).await? {
+                let kind: i32 = row.try_get("kind")?;
                 let user_id: i64 = row.try_get("user_id")?;
-                users[index[&user_id]].servers.push(server_from_row(&row)?);
+                let user = &mut users[index[&user_id]];
+                match kind {
+                    0 => user.groups.push(row.try_get("name")?),
+                    1 => user.roles.push(row.try_get("name")?),
+                    _ => user.servers.push(server_from_row(&row)?),
+                }
             }
             Ok(users)
         }
@@ -110,14 +119,6 @@ macro_rules! implement {
                 state: parse_json(&row.try_get::<String, _>("state")?, "server state")?,
                 user_options: parse_json(&row.try_get::<String, _>("user_options")?, "user options")?,
             })
-        }
-
-        async fn fetch_user(conn: &mut Conn, name: &str) -> Result<Option<User>, StoreError> {
-            let rows = sqlx::query("SELECT * FROM users WHERE name = $1")
-                .bind(name)
-                .fetch_all(&mut *conn)
-                .await?;
-            Ok(hydrate(conn, rows).await?.pop())
         }
 
         pub(super) async fn lookup_user_id(
@@ -181,23 +182,18 @@ macro_rules! implement {
                             .replace('_', "\\_")
                     )
                 });
-                let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*)");
-                push_user_filter(&mut count, state, pattern.as_deref());
-                let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
-                // The page comes back as one JSON array in one row: a row per user costs a
-                // thread hand-off per row in the SQLite driver, which dominated big listings.
-                let mut q = QueryBuilder::<Db>::new("SELECT ");
-                q.push(<Backend as crate::store::sql::Dialect>::USER_PAGE_AS_JSON).push(
-                    " FROM (SELECT id, name, admin, created, last_activity, \
-                     password_hash IS NOT NULL AS has_password, locked",
-                );
+                // The total and the page in one query.
+                let mut q = QueryBuilder::<Db>::new("SELECT (SELECT COUNT(*)");
                 push_user_filter(&mut q, state, pattern.as_deref());
-                q.push(" ORDER BY id LIMIT ")
-                    .push_bind(i64::try_from(page.limit).unwrap_or(i64::MAX))
-                    .push(" OFFSET ")
-                    .push_bind(i64::try_from(page.offset).unwrap_or(i64::MAX))
-                    .push(") AS page");
-                let json: String = q.build_query_scalar().fetch_one(&mut *conn).await?;
+                q.push("), ");
+                push_user_page(&mut q, |q| {
+                    push_user_filter(q, state, pattern.as_deref());
+                    q.push(" ORDER BY id LIMIT ")
+                        .push_bind(i64::try_from(page.limit).unwrap_or(i64::MAX))
+                        .push(" OFFSET ")
+                        .push_bind(i64::try_from(page.offset).unwrap_or(i64::MAX));
+                });
+                let (total, json): (i64, String) = q.build_query_as().fetch_one(&mut *conn).await?;
                 let users = crate::store::sql::users_from_json(&json)?;
                 let users = fill_relations(&mut conn, users).await?;
                 Ok((users, u64::try_from(total).unwrap_or(0)))
