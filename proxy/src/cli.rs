@@ -95,6 +95,10 @@ pub struct Cli {
     /// Where private routes send browsers that are not logged in (ferrohub-proxy only)
     #[arg(long, default_value = "/hub/login")]
     pub login_url: String,
+    /// Threads serving the public port, each with its own upstream connections (ferrohub-proxy
+    /// only; default: one per CPU core)
+    #[arg(long)]
+    pub workers: Option<usize>,
 
     #[command(flatten)]
     pub tls: TlsArgs,
@@ -171,6 +175,7 @@ impl Cli {
             pid_file: self.pid_file.clone(),
             proxy_key: None,
             login_url: self.login_url.clone(),
+            workers: self.workers,
         };
         config.validate()?;
         Ok(config)

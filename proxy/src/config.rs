@@ -52,6 +52,8 @@ pub struct Config {
     pub proxy_key: Option<ProxyKey>,
     /// Where private routes send browsers without a session (`--login-url`); `?next=` is added.
     pub login_url: String,
+    /// Threads serving the public port (`--workers`); `None`: one per CPU core.
+    pub workers: Option<usize>,
 }
 
 impl Default for Config {
@@ -76,6 +78,7 @@ impl Default for Config {
             pid_file: None,
             proxy_key: None,
             login_url: "/hub/login".into(),
+            workers: None,
         }
     }
 }
@@ -109,6 +112,13 @@ impl Config {
                 value: t.clone(),
                 reason: e.to_string(),
             })?;
+        }
+        if self.workers == Some(0) {
+            return Err(ConfigError::Invalid {
+                flag: "workers",
+                value: "0".into(),
+                reason: "at least one worker is needed".into(),
+            });
         }
         if let Some(u) = &self.error_target {
             // Fetched through the upstream client, so https uses `--client-ssl-*` as in CHP.
@@ -153,5 +163,10 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("default-target"));
+        let c = Config {
+            workers: Some(0),
+            ..Config::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("--workers"));
     }
 }

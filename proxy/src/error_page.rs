@@ -1,7 +1,7 @@
 //! Error pages for requests the proxy cannot forward (404 no route, 503 target down, ...):
 //! from `--error-target`, from `--error-path`, or a small built-in page.
 
-use crate::state::{AppState, Body, BoxError};
+use crate::state::{AppState, Body, BoxError, UpstreamClient};
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode, Uri};
@@ -21,6 +21,7 @@ const ERROR_TARGET_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn respond(
     state: &AppState,
+    client: &UpstreamClient,
     code: StatusCode,
     kind: Kind,
     request_url: &str,
@@ -29,7 +30,7 @@ pub async fn respond(
         return status_only(code);
     }
     if let Some(base) = &state.config.error_target {
-        match from_error_target(state, base, code, request_url).await {
+        match from_error_target(client, base, code, request_url).await {
             Ok(r) => return r,
             Err(e) => tracing::error!("failed to get the custom error page: {e}"),
         }
@@ -63,7 +64,7 @@ pub fn error_target_url(base: &url::Url, code: StatusCode, request_url: &str) ->
 }
 
 async fn from_error_target(
-    state: &AppState,
+    client: &UpstreamClient,
     base: &url::Url,
     code: StatusCode,
     request_url: &str,
@@ -72,7 +73,7 @@ async fn from_error_target(
     tracing::debug!(%url, "requesting custom error page");
     let uri: Uri = url.as_str().parse()?;
     let req = Request::get(uri).body(Empty::new().map_err(BoxError::from).boxed())?;
-    let upstream = tokio::time::timeout(ERROR_TARGET_TIMEOUT, state.client.request(req)).await??;
+    let upstream = tokio::time::timeout(ERROR_TARGET_TIMEOUT, client.request(req)).await??;
     let (parts, body) = upstream.into_parts();
     let mut resp = Response::new(body.map_err(BoxError::from).boxed());
     *resp.status_mut() = code;

@@ -3,7 +3,7 @@
 
 use crate::error_page::{self, Kind};
 use crate::routes::{path, Route};
-use crate::state::{AppState, Body, BoxError, Metrics};
+use crate::state::{AppState, Body, BoxError, Metrics, UpstreamClient, Worker};
 use crate::{access, tcp_bridge, websocket};
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -20,17 +20,22 @@ use std::time::Duration;
 
 /// The hyper service of the public port. Never fails: every problem is a response.
 pub async fn handle(
-    state: AppState,
+    worker: Arc<Worker>,
     remote: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let method = req.method().clone();
-    let resp = proxy(&state, remote, req).await;
-    state.metrics.response(&method, resp.status());
+    let resp = proxy(&worker, remote, req).await;
+    worker.state.metrics.response(&method, resp.status());
     Ok(resp)
 }
 
-async fn proxy(state: &AppState, remote: SocketAddr, mut req: Request<Incoming>) -> Response<Body> {
+async fn proxy(
+    worker: &Arc<Worker>,
+    remote: SocketAddr,
+    mut req: Request<Incoming>,
+) -> Response<Body> {
+    let (state, client) = (&worker.state, &worker.client);
     let url = req
         .uri()
         .path_and_query()
@@ -59,7 +64,7 @@ async fn proxy(state: &AppState, remote: SocketAddr, mut req: Request<Incoming>)
         .flatten();
     let Some(route) = state.routes.lookup(host.as_deref(), &segments) else {
         tracing::warn!(%url, "404: no route");
-        return error_page::respond(state, StatusCode::NOT_FOUND, kind, &url).await;
+        return error_page::respond(state, client, StatusCode::NOT_FOUND, kind, &url).await;
     };
     if let Some(rule) = &route.access {
         if let Err(refused) = access::check(state, rule, req.headers(), &url, kind) {
@@ -67,7 +72,7 @@ async fn proxy(state: &AppState, remote: SocketAddr, mut req: Request<Incoming>)
         }
     }
     if tcp_bridge::is_bridged(&route) {
-        return tcp_bridge::handle(state, route, req).await;
+        return tcp_bridge::handle(worker, route, req).await;
     }
     let Some(uri) = outgoing_uri(state, &route, &normalized, req.uri().query()) else {
         return error_page::plain(StatusCode::BAD_REQUEST);
@@ -86,16 +91,16 @@ async fn proxy(state: &AppState, remote: SocketAddr, mut req: Request<Incoming>)
     *out.headers_mut() = outgoing_headers(state, &route, parts.headers, remote, is_ws);
     tracing::debug!(%url, target = %out.uri(), "proxy {}", if is_ws { "WS" } else { "WEB" });
 
-    match send(state, out).await {
+    match send(state, client, out).await {
         Ok(resp) => match client_upgrade {
             Some(client) if resp.status() == StatusCode::SWITCHING_PROTOCOLS => {
-                websocket::splice(state, route, client, resp)
+                websocket::splice(worker, route, client, resp)
             }
             _ => into_client_response(&route, resp),
         },
         Err(code) => {
             Metrics::inc(&state.metrics.upstream_errors);
-            error_page::respond(state, code, kind, &url).await
+            error_page::respond(state, client, code, kind, &url).await
         }
     }
 }
@@ -271,10 +276,14 @@ fn append_forwarded(headers: &mut HeaderMap, name: &'static str, value: &str) {
 /// Send upstream and classify failures: nothing listening is 503 (CHP's "target down"), a
 /// peer that resets or speaks garbage is 502, no answer within `--proxy-timeout` is 504, and
 /// a client that stopped sending its body within `--timeout` is 408.
-async fn send(state: &AppState, req: Request<Body>) -> Result<Response<Incoming>, StatusCode> {
+async fn send(
+    state: &AppState,
+    client: &UpstreamClient,
+    req: Request<Body>,
+) -> Result<Response<Incoming>, StatusCode> {
     let target = req.uri().clone();
     let started = std::time::Instant::now();
-    let fut = state.client.request(req);
+    let fut = client.request(req);
     let result = match state.config.proxy_timeout {
         Some(t) => match tokio::time::timeout(t, fut).await {
             Ok(r) => r,

@@ -37,7 +37,7 @@ pub mod websocket;
 
 pub use config::{Config, ConfigError};
 
-use axum::serve::{Listener, ListenerExt};
+use axum::serve::Listener;
 use persist::{PersistError, Persister};
 use routes::{RouteTable, Routes, Target};
 use serde_json::{Map, Value};
@@ -123,20 +123,14 @@ pub async fn run(
         addr(&listeners.api)
     );
 
-    let public = match tls.public {
-        Some(acceptor) => tokio::spawn(server::serve(
-            TlsListener::new(listeners.public, acceptor).map_err(serve_error("public"))?,
-            state.clone(),
-            stopped.clone(),
-        )),
-        None => tokio::spawn(server::serve(
-            listeners.public.tap_io(|s| {
-                let _ = s.set_nodelay(true);
-            }),
-            state.clone(),
-            stopped.clone(),
-        )),
-    };
+    let workers = state
+        .config
+        .workers
+        .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
+        .unwrap_or(1);
+    let workers =
+        server::Workers::start(workers, &state, tls.public).map_err(serve_error("public"))?;
+    let public = tokio::spawn(server::serve(listeners.public, workers, stopped.clone()));
     let api_router = api::router(state.clone()).layer(axum::middleware::from_fn_with_state(
         state.clone(),
         metrics::count_api,

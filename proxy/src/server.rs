@@ -1,17 +1,29 @@
-//! The public port's accept loop: one hyper HTTP/1 connection per client, with the limits
-//! that protect us from bad clients, and a graceful stop.
+//! The public port: an accept loop that hands each client connection to one of the workers,
+//! and the workers, threads that each run a single-threaded tokio runtime serving their
+//! connections (one hyper HTTP/1 connection per client, with the limits that protect us from
+//! bad clients) through their own upstream pool, and a graceful stop.
+//!
+//! Why workers rather than one multi-threaded runtime: a proxied request is several tasks
+//! (the client connection, the upstream connection, the response body) waking each other; on
+//! one thread those wake-ups are a queue push, across threads each is a futex call and often a
+//! context switch. nginx's worker processes are the model.
 
 use crate::forward;
 use crate::metrics::CountingIo;
-use crate::state::AppState;
+use crate::state::{AppState, Worker};
+use crate::tls::HANDSHAKE_TIMEOUT;
 use axum::serve::Listener;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, watch};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_rustls::TlsAcceptor;
 
 /// Request heads larger than this get 431 (node, and so CHP, allow 16 KiB; JupyterHub's
 /// cookies can be large, so we allow more).
@@ -19,39 +31,162 @@ pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// How long connections may take to finish their current request once we stop.
 const GRACE: Duration = Duration::from_secs(10);
 
-/// Accept until `shutdown` turns true, then let open connections finish (up to [`GRACE`]).
-/// `listener` yields plain TCP or, with `--ssl-key`, connections whose TLS handshake is done.
-pub async fn serve<L>(mut listener: L, state: AppState, mut shutdown: watch::Receiver<bool>)
-where
-    L: Listener<Addr = SocketAddr>,
-{
-    // Each connection task holds a clone of `alive`; `recv` returns once all are dropped.
-    let (alive, mut all_done) = mpsc::channel::<()>(1);
+/// A connection on its way from the accept loop to a worker (a std socket: it is registered
+/// with the worker's own runtime on arrival).
+type Handoff = (std::net::TcpStream, SocketAddr);
+
+/// The worker threads of the public port, started by [`Workers::start`] and served to by
+/// [`serve`].
+pub struct Workers(Vec<WorkerHandle>);
+
+struct WorkerHandle {
+    conns: mpsc::UnboundedSender<Handoff>,
+    /// Connections the worker holds open now; a new one goes to the least loaded worker.
+    load: Arc<AtomicUsize>,
+    /// Completes (or is dropped) when the worker thread has finished.
+    done: oneshot::Receiver<()>,
+}
+
+impl Workers {
+    /// Start `count` worker threads, each with its own runtime and upstream pool. `tls`: the
+    /// public port's TLS (`--ssl-*`); handshakes then run on the worker.
+    pub fn start(
+        count: usize,
+        state: &AppState,
+        tls: Option<TlsAcceptor>,
+    ) -> std::io::Result<Workers> {
+        let mut workers = Vec::with_capacity(count);
+        for i in 0..count {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let (conns, incoming) = mpsc::unbounded_channel();
+            let (finished, done) = oneshot::channel();
+            let load = Arc::new(AtomicUsize::new(0));
+            let (state, tls, worker_load) = (state.clone(), tls.clone(), load.clone());
+            std::thread::Builder::new()
+                .name(format!("proxy-worker-{i}"))
+                .spawn(move || {
+                    runtime.block_on(work(incoming, state, tls, worker_load));
+                    // Dropping the runtime ends whatever outlived the grace period.
+                    drop(runtime);
+                    let _ = finished.send(());
+                })?;
+            workers.push(WorkerHandle { conns, load, done });
+        }
+        Ok(Workers(workers))
+    }
+
+    fn dispatch(&self, stream: std::net::TcpStream, remote: SocketAddr) {
+        let Some(w) = self.0.iter().min_by_key(|w| w.load.load(Ordering::Relaxed)) else {
+            return;
+        };
+        w.load.fetch_add(1, Ordering::Relaxed);
+        if w.conns.send((stream, remote)).is_err() {
+            w.load.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Wait until every worker has stopped (they stop on the proxy's shutdown signal).
+    async fn join(self) {
+        for w in self.0 {
+            drop(w.conns);
+            let _ = w.done.await;
+        }
+    }
+}
+
+/// Accept until `shutdown` turns true, handing connections to `workers`; then wait for the
+/// workers to let their open connections finish (each up to [`GRACE`]).
+pub async fn serve(
+    mut listener: TcpListener,
+    workers: Workers,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             _ = crate::state::stopped(&mut shutdown) => break,
             // Accept errors (such as running out of file descriptors) are logged and
             // backed off from inside `accept`.
-            (stream, remote) = listener.accept() => {
-                let conn = connection(stream, remote, state.clone(), shutdown.clone(), alive.clone());
-                tokio::spawn(conn);
+            (stream, remote) = Listener::accept(&mut listener) => {
+                let _ = stream.set_nodelay(true);
+                match stream.into_std() {
+                    Ok(s) => workers.dispatch(s, remote),
+                    Err(e) => tracing::debug!(%remote, "cannot hand the connection over: {e}"),
+                }
             }
         }
     }
     drop(listener);
-    drop(alive);
+    workers.join().await;
+}
+
+/// One worker's life: serve what the accept loop hands over until the proxy stops, then give
+/// open connections [`GRACE`] to finish.
+async fn work(
+    mut incoming: mpsc::UnboundedReceiver<Handoff>,
+    state: AppState,
+    tls: Option<TlsAcceptor>,
+    load: Arc<AtomicUsize>,
+) {
+    // Every task holding a clone of `worker` holds `alive`; `recv` returns once all are gone.
+    let (alive, mut all_done) = mpsc::channel::<()>(1);
+    let worker = Worker::new(state.clone(), alive);
+    let mut shutdown = state.shutdown.clone();
+    loop {
+        tokio::select! {
+            _ = crate::state::stopped(&mut shutdown) => break,
+            conn = incoming.recv() => {
+                let Some((stream, remote)) = conn else { break };
+                let held = Held(load.clone());
+                let stream = match TcpStream::from_std(stream) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::debug!(%remote, "cannot take the connection: {e}");
+                        continue;
+                    }
+                };
+                let (worker, shutdown) = (worker.clone(), shutdown.clone());
+                let tls = tls.clone();
+                tokio::spawn(async move {
+                    let _held = held;
+                    match tls {
+                        None => connection(stream, remote, worker, shutdown).await,
+                        Some(acceptor) => {
+                            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                                Ok(Ok(tls)) => connection(tls, remote, worker, shutdown).await,
+                                Ok(Err(e)) => tracing::debug!(%remote, "TLS handshake failed: {e}"),
+                                Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
+                            }
+                        }
+                    }
+                });
+            }
+        }
+    }
+    drop(incoming);
+    drop(worker);
     if tokio::time::timeout(GRACE, all_done.recv()).await.is_err() {
         tracing::warn!("some connections were still open at shutdown");
+    }
+}
+
+/// Counts a connection in its worker's load until dropped.
+struct Held(Arc<AtomicUsize>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 async fn connection(
     stream: impl AsyncRead + AsyncWrite + Unpin + Send + 'static,
     remote: SocketAddr,
-    state: AppState,
+    worker: Arc<Worker>,
     mut shutdown: watch::Receiver<bool>,
-    _alive: mpsc::Sender<()>,
 ) {
+    let state = worker.state.clone();
     let c = &state.config;
     // hyper's header-read timeout also runs while a keep-alive connection waits for its next
     // request, so it is both CHP's keep-alive timeout and the slow-header (slowloris) limit.
@@ -65,8 +200,7 @@ async fn connection(
         .header_read_timeout(head_timeout)
         .max_header_size(MAX_HEADER_BYTES)
         .keep_alive(true);
-    let svc_state = state.clone();
-    let svc = service_fn(move |req| forward::handle(svc_state.clone(), remote, req));
+    let svc = service_fn(move |req| forward::handle(worker.clone(), remote, req));
     let stream = CountingIo::new(stream, state.clone());
     let conn = builder
         .serve_connection(TokioIo::new(stream), svc)

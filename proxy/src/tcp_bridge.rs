@@ -25,7 +25,7 @@
 //!   websockets is served there. Serve the web client (noVNC) from another route.
 
 use crate::routes::Route;
-use crate::state::{AppState, Body, BoxError, Metrics};
+use crate::state::{AppState, Body, BoxError, Metrics, Worker};
 use crate::websocket;
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
@@ -79,10 +79,11 @@ pub fn is_bridged(route: &Route) -> bool {
 /// Serve one request on a bridged route: a websocket handshake becomes a bridge (after the
 /// TCP connection is up); anything else gets an explanatory 400.
 pub async fn handle(
-    state: &AppState,
+    worker: &Arc<Worker>,
     route: Arc<Route>,
     mut req: Request<Incoming>,
 ) -> Response<Body> {
+    let state = &worker.state;
     if !websocket::is_upgrade(req.headers()) {
         return text(
             StatusCode::BAD_REQUEST,
@@ -117,7 +118,7 @@ pub async fn handle(
     let _ = tcp.set_nodelay(true);
     route.activity.touch();
     let client = hyper::upgrade::on(&mut req);
-    tokio::spawn(bridge(state.clone(), route, client, tcp));
+    tokio::spawn(bridge(worker.clone(), route, client, tcp));
     handshake.accept()
 }
 
@@ -206,7 +207,9 @@ impl Refusal {
 }
 
 /// Wait for the client's connection to switch protocols, then relay until either side ends.
-async fn bridge(state: AppState, route: Arc<Route>, client: OnUpgrade, tcp: TcpStream) {
+/// Holding `worker` makes the worker wait for the bridge at shutdown.
+async fn bridge(worker: Arc<Worker>, route: Arc<Route>, client: OnUpgrade, tcp: TcpStream) {
+    let state = &worker.state;
     let upgraded = match client.await {
         Ok(u) => u,
         Err(e) => {
@@ -217,7 +220,7 @@ async fn bridge(state: AppState, route: Arc<Route>, client: OnUpgrade, tcp: TcpS
     let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
     let open = &state.metrics.tcp_bridges_open;
     open.fetch_add(1, Ordering::Relaxed);
-    let end = relay(&state, &route, ws, tcp).await;
+    let end = relay(state, &route, ws, tcp).await;
     open.fetch_sub(1, Ordering::Relaxed);
     tracing::debug!(route = %route.spec, "websocket-to-TCP bridge ended: {end}");
 }

@@ -3,7 +3,7 @@
 
 use crate::routes::activity::Activity;
 use crate::routes::Route;
-use crate::state::{AppState, Body, BoxError};
+use crate::state::{Body, BoxError, Worker};
 use http::header::{self, HeaderMap};
 use http::Response;
 use http_body_util::{BodyExt, Empty};
@@ -33,15 +33,17 @@ pub fn is_upgrade(headers: &HeaderMap) -> bool {
 /// Answer the client with the upstream's 101 and, in the background, copy bytes both ways
 /// until either side closes or the proxy shuts down.
 pub fn splice(
-    state: &AppState,
+    worker: &Arc<Worker>,
     route: Arc<Route>,
     client: OnUpgrade,
     mut upstream_resp: Response<Incoming>,
 ) -> Response<Body> {
     let upstream = hyper::upgrade::on(&mut upstream_resp);
     let (parts, _) = upstream_resp.into_parts();
-    let state = state.clone();
+    // Holding the worker makes it wait for this websocket at shutdown.
+    let worker = worker.clone();
     tokio::spawn(async move {
+        let state = &worker.state;
         let (client, upstream) = match tokio::try_join!(client, upstream) {
             Ok(pair) => pair,
             Err(e) => {
