@@ -82,7 +82,10 @@ pub async fn deliver(store: &dyn Store, proxy: &Proxy) -> Result<usize, StoreErr
     }
     store.forget_proxy_revocations(&done).await?;
     if delivered > 0 {
-        tracing::debug!(delivered, "proxy session revocations delivered to the proxy");
+        tracing::debug!(
+            delivered,
+            "proxy session revocations delivered to the proxy"
+        );
     }
     Ok(delivered)
 }
