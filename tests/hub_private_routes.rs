@@ -4,10 +4,13 @@
 //! anonymous browser is sent to the login page, and after alice logs out her old proxy
 //! cookie is refused even when replayed. `ferrohub proxy-key` gives an external proxy the
 //! same key. `ferrohub lock`, run as a separate command while the hub runs, ends a user's
-//! proxy session too, and `ferrohub unlock` does not bring it back.
+//! proxy session too, and `ferrohub unlock` does not bring it back. A logout while the proxy
+//! is down reaches the proxy once it is back, and deleting a user ends their proxy sessions.
 
 use ferrohub_e2e::browser::{Browser, Page};
-use ferrohub_e2e::{bin, free_port, http, poll, status_of, Running, TestHub};
+use ferrohub_e2e::{
+    bin, free_port, http, pid_alive, poll, signal_pid, status_of, Running, TestHub,
+};
 use reqwest::cookie::CookieStore;
 use serde_json::json;
 use std::path::Path;
@@ -20,6 +23,15 @@ const CONFIG: &str = r#"
 authenticator_class = "dummy"
 "#;
 const SESSION_COOKIE: &str = "ferrohub-proxy-session";
+const ADMIN_TOKEN: &str = "private-routes-admin-5e1f3a9c";
+
+/// [`CONFIG`] with an admin service holding [`ADMIN_TOKEN`], and `extra` after it.
+fn config_with_admin(extra: &str) -> String {
+    format!(
+        "{CONFIG}\n[[JupyterHub.services]]\nname = \"setup\"\napi_token = \"{ADMIN_TOKEN}\"\n\
+         admin = true\n{extra}"
+    )
+}
 
 /// A tiny HTTP target on 127.0.0.1:0 that answers every request with a greeting and the
 /// `Cookie` header it received.
@@ -353,5 +365,123 @@ async fn locking_a_user_at_the_command_line_revokes_their_proxy_session() {
     );
     log_in(&hub, &alice, "alice").await;
     assert_eq!(alice.get(&page).await.status, 200, "a new login works");
+    assert_eq!(browser_get(&page, Some(&cookie)).await.status(), 302);
+}
+
+/// A browser's `Cookie` header for `url`.
+fn cookie_header(browser: &Browser, url: &str) -> String {
+    browser
+        .cookies
+        .cookies(&url.parse().unwrap())
+        .expect("the browser has cookies")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_logout_while_the_proxy_is_down_reaches_it_when_it_is_back() {
+    // The hub checks its proxy only once an hour, so the killed proxy stays down until the
+    // test asks for a check (`POST /hub/api/proxy`): the logout surely happens without it.
+    let config = config_with_admin("[ConfigurableHTTPProxy]\ncheck_running_interval = 3600\n");
+    let hub = TestHub::start("logout-proxy-down", &config).await;
+    let target = target().await;
+    let credential = ferrohub_cli(hub.dir.path(), &["proxy-credential", "/user/alice/"]);
+    let api = format!("http://127.0.0.1:{}", hub.proxy_api);
+    assert_eq!(
+        add_route(&api, &credential, "/user/alice/private", &target).await,
+        201
+    );
+
+    // Two sessions of alice's: one logs out, the other stays logged in.
+    let page = format!("{}/user/alice/private/", hub.public_url());
+    let (leaving, staying) = (Browser::new(), Browser::new());
+    log_in(&hub, &leaving, "alice").await;
+    log_in(&hub, &staying, "alice").await;
+    let (revoked, kept) = (proxy_cookie(&leaving, &page), proxy_cookie(&staying, &page));
+    assert_eq!(browser_get(&page, Some(&revoked)).await.status(), 200);
+    assert_eq!(browser_get(&page, Some(&kept)).await.status(), 200);
+
+    let pid: u32 = std::fs::read_to_string(hub.dir.path().join("jupyterhub-proxy.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    signal_pid(pid, "KILL");
+    poll(Duration::from_secs(10), "the proxy to be gone", || async {
+        (!pid_alive(pid)).then_some(())
+    })
+    .await;
+
+    // Logging out straight at the hub (nothing listens on the public port now): the hub
+    // session ends, and the revocation cannot reach the proxy.
+    let hub_direct = format!("http://127.0.0.1:{}", hub.hub_port);
+    let cookies = cookie_header(&leaving, &format!("{}/hub/logout", hub.public_url()));
+    let out = browser_get(&format!("{hub_direct}/hub/logout"), Some(&cookies)).await;
+    assert_eq!(out.status(), 303);
+    assert_eq!(out.headers()["location"], "/hub/login");
+    hub.process
+        .wait_for_output(
+            "could not deliver proxy session revocations yet; will retry",
+            Duration::from_secs(10),
+        )
+        .await;
+
+    // A check starts the proxy again (same key, routes from its routes file) and delivers
+    // the queued revocation before it answers.
+    let checked = http()
+        .post(format!("{hub_direct}/hub/api/proxy"))
+        .header("Authorization", format!("token {ADMIN_TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(checked.status(), 200);
+    assert_ne!(
+        std::fs::read_to_string(hub.dir.path().join("jupyterhub-proxy.pid"))
+            .unwrap()
+            .trim(),
+        pid.to_string(),
+        "a new proxy"
+    );
+    assert_eq!(
+        browser_get(&page, Some(&kept)).await.status(),
+        200,
+        "the new proxy takes alice's other session"
+    );
+    let refused = browser_get(&page, Some(&revoked)).await;
+    assert_eq!(refused.status(), 302, "and refuses the one that logged out");
+    assert!(refused.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/hub/login?next="));
+}
+
+#[tokio::test]
+async fn deleting_a_user_refuses_their_proxy_cookie() {
+    let hub = TestHub::start("delete-user-revokes", &config_with_admin("")).await;
+    let target = target().await;
+    let credential = ferrohub_cli(hub.dir.path(), &["proxy-credential", "/user/alice/"]);
+    let api = format!("http://127.0.0.1:{}", hub.proxy_api);
+    assert_eq!(
+        add_route(&api, &credential, "/user/alice/private", &target).await,
+        201
+    );
+    let page = format!("{}/user/alice/private/", hub.public_url());
+    let alice = Browser::new();
+    log_in(&hub, &alice, "alice").await;
+    let cookie = proxy_cookie(&alice, &page);
+    assert_eq!(browser_get(&page, Some(&cookie)).await.status(), 200);
+
+    let (status, body) = hub
+        .api(reqwest::Method::DELETE, "/users/alice", ADMIN_TOKEN, None)
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let refused = browser_get(&page, Some(&cookie)).await;
+    assert_eq!(refused.status(), 302, "a deleted user's session is refused");
+
+    // A new alice (the dummy authenticator creates her at login) does not revive it.
+    let again = Browser::new();
+    log_in(&hub, &again, "alice").await;
+    assert_eq!(again.get(&page).await.status, 200, "a new login works");
     assert_eq!(browser_get(&page, Some(&cookie)).await.status(), 302);
 }

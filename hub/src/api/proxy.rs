@@ -6,7 +6,7 @@ use super::pagination::Paging;
 use super::{bad_request, parse_body, JsonBody};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::proxy::Proxy;
+use crate::proxy::{revocations, Proxy};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -68,16 +68,19 @@ pub async fn get(
     Ok(paging.respond(items, total, |o, l| format!("{base}?offset={o}&limit={l}")))
 }
 
-/// `POST /proxy`: check the proxy now instead of at the next interval.
+/// `POST /proxy`: check the proxy now instead of at the next interval, and deliver the
+/// queued session revocations to it (as each periodic check does).
 pub async fn check(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, ApiError> {
     caller.require_any("proxy")?;
-    proxy_of(&state)?.check().await.map_err(|e| {
+    let proxy = proxy_of(&state)?;
+    proxy.check().await.map_err(|e| {
         tracing::error!("proxy check failed: {e}");
         ApiError::new(
             StatusCode::BAD_GATEWAY,
             format!("The proxy check failed: {e}"),
         )
     })?;
+    revocations::deliver_now(state.store.as_ref(), &proxy).await;
     Ok(StatusCode::OK)
 }
 
@@ -88,7 +91,8 @@ struct NewProxy {
     auth_token: Option<String>,
 }
 
-/// `PATCH /proxy`: a new proxy is in charge; use its API from now on and check it.
+/// `PATCH /proxy`: a new proxy is in charge; use its API from now on, check it and give it
+/// the queued session revocations.
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -111,5 +115,6 @@ pub async fn update(
             format!("The new proxy did not answer: {e}"),
         )
     })?;
+    revocations::deliver_now(state.store.as_ref(), &proxy).await;
     Ok(StatusCode::OK)
 }

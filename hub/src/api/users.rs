@@ -9,6 +9,7 @@ use crate::auth::auth_state;
 use crate::auth::caller::Identity;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::proxy::revocations;
 use crate::store::{CreateUserRequest, UpdateUserRequest, User, UserState};
 use crate::AppState;
 use axum::extract::State;
@@ -362,7 +363,11 @@ pub async fn delete(
     }
     // As JupyterHub: the user's servers are stopped first, so none is orphaned.
     state.servers.stop_user(&user).await?;
+    // Their sessions end with them, and the proxy must refuse their proxy cookies too.
     state.store.delete_user(&user.name).await?;
+    if let Some(proxy) = &state.proxy {
+        revocations::deliver_now(state.store.as_ref(), proxy).await;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

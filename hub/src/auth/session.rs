@@ -9,11 +9,12 @@
 //! ([`ferrohub_shared::proxy_session`]), scoped to `{base_url}` and signed with the proxy key,
 //! which `ferrohub-proxy` checks on private routes by itself. It names the user, their groups
 //! at login and a session id derived from the session's token (stored with the session); it
-//! ends when the session does: at logout the hub tells the proxy to refuse that id from then
-//! on, and `ferrohub lock` queues the ids for the running hub to deliver
-//! (`proxy::revocations`).
+//! ends when the session does: ending a session (logout, `ferrohub lock`, deleting the user)
+//! queues that id in the same transaction, and the hub tells the proxy to refuse it from then
+//! on, at once if the proxy answers and later if not (`proxy::revocations`).
 
 use crate::cookie_secret::CookieSecret;
+use crate::proxy::revocations;
 use crate::store::{Session, StoreError, User};
 use crate::AppState;
 use axum::http::HeaderMap;
@@ -157,18 +158,20 @@ fn proxy_cookie(state: &AppState, session: &ProxySession) -> String {
     )
 }
 
-/// End the request's session, if any, and tell the proxy to refuse its proxy session from
-/// now on; returns the `Set-Cookie` values that clear both cookies.
+/// End the request's session, if any, with its proxy session queued for revocation, and
+/// deliver the revocation to the proxy now if it answers (else it stays queued for the next
+/// proxy check); returns the `Set-Cookie` values that clear both cookies.
 pub async fn end(state: &AppState, headers: &HeaderMap) -> Result<Vec<String>, StoreError> {
     if let Some(token) =
         cookie_value(headers, COOKIE).and_then(|v| verify(&state.cookie_secret, "session", v))
     {
-        let hash = sha256_hex(token.as_bytes());
-        let expires_at = state.store.find_session(&hash).await?.map(|s| s.expires_at);
-        state.store.end_session(&hash).await?;
-        if let (Some(proxy), Some(expires_at)) = (&state.proxy, expires_at) {
-            let sid = proxy_session::session_id(&state.proxy_key, &token);
-            proxy.revoke_session(&sid, expires_at.timestamp()).await;
+        let sid = proxy_session::session_id(&state.proxy_key, &token);
+        state
+            .store
+            .end_session(&sha256_hex(token.as_bytes()), &sid)
+            .await?;
+        if let Some(proxy) = &state.proxy {
+            revocations::deliver_now(state.store.as_ref(), proxy).await;
         }
     }
     Ok(vec![

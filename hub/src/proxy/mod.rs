@@ -118,19 +118,6 @@ impl Proxy {
         Ok(())
     }
 
-    /// Tell the proxy to refuse a proxy session from now until `expires` (Unix seconds), at
-    /// logout. Best effort: a proxy that cannot (configurable-http-proxy answers 404) or is
-    /// unreachable is logged, and the logout goes on.
-    pub async fn revoke_session(&self, session_id: &str, expires: i64) {
-        match self.client().revoke_session(session_id, expires).await {
-            Ok(()) => tracing::debug!("proxy session revoked at the proxy"),
-            Err(ProxyError::Refused { status: 404, .. }) => {
-                tracing::debug!("the proxy does not take revoked sessions (not ferrohub-proxy?)")
-            }
-            Err(e) => tracing::warn!("could not revoke the proxy session: {e}"),
-        }
-    }
-
     /// The proxy's routes that the hub added, in JupyterHub's form:
     /// `{"/user/alice/": {"routespec": ..., "target": ..., "data": {...}}}`.
     pub async fn get_all_routes(&self) -> Result<BTreeMap<String, Value>, ProxyError> {

@@ -1,9 +1,10 @@
-//! Delivery of queued proxy-session revocations. Whoever ends sessions without a connection
-//! to the proxy (`ferrohub lock`, a separate process) queues their proxy session ids in the
-//! database in the same transaction; the running hub sends them to the proxy's
-//! `/api/revoked-sessions` at start and on each proxy check, and forgets each one the proxy
-//! took. A proxy that is down keeps them queued until it answers again, so a revocation is
-//! never lost to a restart of either side.
+//! Delivery of proxy-session revocations. Every end of a hub session (logout, `ferrohub
+//! lock`, deleting a user) queues the proxy session ids in the database in the transaction
+//! that ends it; the hub then sends them to the proxy's `/api/revoked-sessions`: right away
+//! where it ended them itself ([`deliver_now`]), and for the rest at start, on each proxy
+//! check ([`run`]) and when an admin checks or replaces the proxy (`/hub/api/proxy`). Each one the proxy took is forgotten; a proxy
+//! that is down keeps them queued until it answers again, so a revocation is never lost to
+//! an unreachable proxy or a restart of either side.
 
 use super::Proxy;
 use crate::store::{Store, StoreError};
@@ -57,10 +58,14 @@ pub async fn deliver(store: &dyn Store, proxy: &Proxy) -> Result<usize, StoreErr
         let result = client.revoke_session(&revocation.sid, expires).await;
         match outcome_of(&result) {
             Outcome::Done => {
-                if let Err(e) = result {
-                    tracing::warn!("dropping a proxy session revocation the proxy refused: {e}");
-                } else {
-                    delivered += 1;
+                match result {
+                    Ok(()) => delivered += 1,
+                    Err(ProxyError::Refused { status: 404, .. }) => tracing::debug!(
+                        "the proxy does not take revoked sessions (not ferrohub-proxy?)"
+                    ),
+                    Err(e) => {
+                        tracing::warn!("dropping a proxy session revocation the proxy refused: {e}")
+                    }
                 }
                 done.push(revocation.id);
             }
@@ -77,12 +82,21 @@ pub async fn deliver(store: &dyn Store, proxy: &Proxy) -> Result<usize, StoreErr
     }
     store.forget_proxy_revocations(&done).await?;
     if delivered > 0 {
-        tracing::info!(
+        tracing::debug!(
             delivered,
-            "queued proxy session revocations delivered to the proxy"
+            "proxy session revocations delivered to the proxy"
         );
     }
     Ok(delivered)
+}
+
+/// [`deliver`] right after ending sessions, so that the proxy refuses them at once if it is
+/// up. Best effort: whatever could not be delivered (or a store failure, logged) leaves the
+/// revocations queued for [`run`], and the caller goes on.
+pub async fn deliver_now(store: &dyn Store, proxy: &Proxy) {
+    if let Err(e) = deliver(store, proxy).await {
+        tracing::error!("cannot read or update queued proxy session revocations: {e}");
+    }
 }
 
 /// Deliver at once, then every `check_running_interval` seconds until `stop` turns true.
@@ -99,9 +113,7 @@ pub async fn run(
             _ = tick.tick() => {}
             _ = stop.wait_for(|stop| *stop) => return,
         }
-        if let Err(e) = deliver(store.as_ref(), &proxy).await {
-            tracing::error!("cannot read or update queued proxy session revocations: {e}");
-        }
+        deliver_now(store.as_ref(), &proxy).await;
     }
 }
 

@@ -581,7 +581,7 @@ async fn passwords_sessions_and_oauth(store: &dyn Store) {
         })
         .await
         .unwrap();
-    store.end_session("sess-hash").await.unwrap();
+    store.end_session("sess-hash", "sid-0").await.unwrap();
     assert!(store.find_session("sess-hash").await.unwrap().is_none());
     assert!(
         store
@@ -625,50 +625,75 @@ async fn passwords_sessions_and_oauth(store: &dyn Store) {
     ));
 }
 
-/// Ending a user's sessions queues their proxy sessions for revocation, in the same
-/// transaction; logging out one session does not (the hub revokes it at the proxy itself).
+/// Every end of a session queues its proxy session for revocation, in the transaction that
+/// ends it: logging out, locking the account, deleting the user.
 async fn proxy_revocations(store: &dyn Store) {
-    // Left by `passwords_sessions_and_oauth`: pat's two sessions ended by locking.
+    let sids = |queue: &[ProxyRevocation]| -> Vec<String> {
+        queue.iter().map(|r| r.sid.clone()).collect()
+    };
+    // Left by `passwords_sessions_and_oauth`: pat logged out, then two sessions ended by
+    // locking.
     let pending = store.pending_proxy_revocations().await.unwrap();
-    let mut sids: Vec<&str> = pending.iter().map(|r| r.sid.as_str()).collect();
-    sids.sort();
-    assert_eq!(sids, ["sid-1", "sid-2"], "{pending:?}");
+    assert_eq!(pending.len(), 3, "{pending:?}");
+    assert_eq!(pending[0].sid, "sid-0", "oldest first: {pending:?}");
+    let mut locked = sids(&pending[1..]);
+    locked.sort();
+    assert_eq!(locked, ["sid-1", "sid-2"]);
     let expires = pending[0].expires_at;
     assert!(expires > Utc::now(), "keeps the session's expiry");
 
-    store.create_users(&[user("rex", false)]).await.unwrap();
-    store
-        .create_session("rex-1", "rex", "sid-rex-1", expires)
-        .await
-        .unwrap();
-    store
-        .create_session("rex-2", "rex", "sid-rex-2", expires)
-        .await
-        .unwrap();
-    store.end_session("rex-2").await.unwrap();
-    assert_eq!(store.end_user_sessions("rex").await.unwrap(), 1);
-    let after = store.pending_proxy_revocations().await.unwrap();
-    assert_eq!(
-        after
-            .iter()
-            .map(|r| r.sid.as_str())
-            .collect::<Vec<_>>()
-            .last(),
-        Some(&"sid-rex-1"),
-        "oldest first, only the sessions that were ended by locking: {after:?}"
-    );
-    assert_eq!(after.len(), 3);
-
     // Delivered ones are forgotten; others stay queued; unknown ids are fine.
-    let delivered: Vec<i64> = after[..2].iter().map(|r| r.id).collect();
     store
-        .forget_proxy_revocations(&[delivered[0], delivered[1], 999_999])
+        .forget_proxy_revocations(&[pending[0].id, pending[1].id, 999_999])
         .await
         .unwrap();
     store.forget_proxy_revocations(&[]).await.unwrap();
     let left = store.pending_proxy_revocations().await.unwrap();
-    assert_eq!(left, after[2..].to_vec());
+    assert_eq!(left, pending[2..].to_vec());
     store.forget_proxy_revocations(&[left[0].id]).await.unwrap();
+    assert!(store.pending_proxy_revocations().await.unwrap().is_empty());
+
+    // Logging out queues that one session, by the id kept with it, until its own expiry.
+    store.create_users(&[user("rex", false)]).await.unwrap();
+    let later = expires + Duration::hours(1);
+    for (hashed, sid, until) in [
+        ("rex-1", "sid-rex-1", expires),
+        ("rex-2", "sid-rex-2", later),
+        ("rex-3", "sid-rex-3", expires),
+    ] {
+        store
+            .create_session(hashed, "rex", sid, until)
+            .await
+            .unwrap();
+    }
+    store.end_session("no-such-session", "sid-x").await.unwrap();
+    assert!(store.pending_proxy_revocations().await.unwrap().is_empty());
+    store
+        .end_session("rex-2", "sid-derived-again")
+        .await
+        .unwrap();
+    assert!(store.find_session("rex-2").await.unwrap().is_none());
+    let queued = store.pending_proxy_revocations().await.unwrap();
+    assert_eq!(sids(&queued), ["sid-rex-2"]);
+    assert_eq!(queued[0].expires_at.timestamp(), later.timestamp());
+
+    // Deleting a user queues every session of theirs, which go with them.
+    assert!(matches!(
+        store.delete_user("nobody").await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.delete_user("rex").await.unwrap();
+    assert!(store.find_session("rex-1").await.unwrap().is_none());
+    let queued = store.pending_proxy_revocations().await.unwrap();
+    assert_eq!(queued[0].sid, "sid-rex-2", "oldest first: {queued:?}");
+    let mut deleted = sids(&queued[1..]);
+    deleted.sort();
+    assert_eq!(deleted, ["sid-rex-1", "sid-rex-3"]);
+    assert!(queued[1..]
+        .iter()
+        .all(|r| r.expires_at.timestamp() == expires.timestamp()));
+    let ids: Vec<i64> = queued.iter().map(|r| r.id).collect();
+    store.forget_proxy_revocations(&ids).await.unwrap();
     assert!(store.pending_proxy_revocations().await.unwrap().is_empty());
 }
 

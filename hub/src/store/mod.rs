@@ -65,7 +65,9 @@ pub trait UserStore: Send + Sync {
     /// The user's encrypted `auth_state` (see [`crate::auth::auth_state`]); `NotFound` for no
     /// user. Kept out of [`User`] so listings never carry secrets.
     async fn get_auth_state(&self, name: &str) -> Result<Option<String>, StoreError>;
-    /// Delete the user and everything it owns (servers, tokens, memberships).
+    /// Delete the user and everything it owns (servers, tokens, memberships, sessions), and
+    /// queue the revocation of their proxy sessions in the same transaction (see
+    /// [`SessionStore::pending_proxy_revocations`]); `NotFound` for no such user.
     async fn delete_user(&self, name: &str) -> Result<(), StoreError>;
     /// Create or replace the record of one of the user's servers; `NotFound` for no user.
     async fn save_server(&self, user: &str, server: &Server) -> Result<(), StoreError>;
@@ -194,15 +196,19 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<Session, StoreError>;
     /// The session whose token hashes to `hashed`, expired or not.
     async fn find_session(&self, hashed: &str) -> Result<Option<Session>, StoreError>;
-    /// End a session and revoke every token issued through it (OAuth logins of servers).
-    async fn end_session(&self, hashed: &str) -> Result<(), StoreError>;
-    /// End every session of `user` as [`SessionStore::end_session`] does (the account was
-    /// locked), and queue the revocation of their proxy sessions in the same transaction
-    /// (see [`SessionStore::pending_proxy_revocations`]); returns how many there were.
-    /// `NotFound` for no such user.
+    /// End a session, revoke every token issued through it (OAuth logins of servers) and
+    /// queue the revocation of its proxy session, all in one transaction (see
+    /// [`SessionStore::pending_proxy_revocations`]). `proxy_sid` is the proxy id derived from
+    /// the session's token, queued for a session started before the id was kept with it.
+    /// Nothing happens for an unknown session.
+    async fn end_session(&self, hashed: &str, proxy_sid: &str) -> Result<(), StoreError>;
+    /// End every session of `user` as [`SessionStore::end_session`] does, their proxy
+    /// sessions queued for revocation likewise (the account was locked); returns how many
+    /// there were. `NotFound` for no such user.
     async fn end_user_sessions(&self, user: &str) -> Result<u64, StoreError>;
-    /// Proxy sessions queued for revocation at the proxy, oldest first. The running hub
-    /// delivers them (`proxy::revocations`) and then forgets them.
+    /// Proxy sessions queued for revocation at the proxy (the outbox every end of a session
+    /// writes to), oldest first. The hub delivers them (`proxy::revocations`) and then
+    /// forgets them.
     async fn pending_proxy_revocations(&self) -> Result<Vec<ProxyRevocation>, StoreError>;
     /// Remove delivered (or expired) revocations from the queue; unknown ids are ignored.
     async fn forget_proxy_revocations(&self, ids: &[i64]) -> Result<(), StoreError>;

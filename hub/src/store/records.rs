@@ -220,7 +220,7 @@ pub struct Session {
 }
 
 /// A proxy session to be refused at the proxy until it expires, queued when its hub session
-/// ended without the hub at hand (`ferrohub lock`).
+/// ended (logout, `ferrohub lock`, the user's deletion) and kept until the proxy took it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProxyRevocation {
     pub id: i64,

@@ -10,6 +10,21 @@ macro_rules! implement {
         use chrono::{DateTime, Utc};
         use sqlx::Row;
 
+        /// Queue the revocation of every proxy session of the user `user_id` (see
+        /// [`SessionStore::pending_proxy_revocations`]), in the transaction that ends their
+        /// sessions. Sessions started before their proxy id was kept have none to revoke.
+        pub(super) async fn queue_user_proxy_revocations(conn: &mut Conn, user_id: i64) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO proxy_revocations (sid, expires_at, created) \
+                 SELECT proxy_sid, expires_at, $2 FROM sessions WHERE user_id = $1 AND proxy_sid IS NOT NULL",
+            )
+            .bind(user_id)
+            .bind(now())
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
         #[async_trait::async_trait]
         impl SessionStore for Backend {
             async fn create_session(&self, hashed: &str, user: &str, proxy_sid: &str, expires_at: DateTime<Utc>) -> Result<Session, StoreError> {
@@ -45,8 +60,17 @@ macro_rules! implement {
                 }))
             }
 
-            async fn end_session(&self, hashed: &str) -> Result<(), StoreError> {
+            async fn end_session(&self, hashed: &str, proxy_sid: &str) -> Result<(), StoreError> {
                 let mut tx = self.write().await?;
+                sqlx::query(
+                    "INSERT INTO proxy_revocations (sid, expires_at, created) \
+                     SELECT COALESCE(proxy_sid, $2), expires_at, $3 FROM sessions WHERE hashed = $1",
+                )
+                .bind(hashed)
+                .bind(proxy_sid)
+                .bind(now())
+                .execute(&mut *tx)
+                .await?;
                 let id: Option<i64> = sqlx::query_scalar("DELETE FROM sessions WHERE hashed = $1 RETURNING id")
                     .bind(hashed)
                     .fetch_optional(&mut *tx)
@@ -66,14 +90,7 @@ macro_rules! implement {
             async fn end_user_sessions(&self, user: &str) -> Result<u64, StoreError> {
                 let mut tx = self.write().await?;
                 let user_id = lookup_user_id(&mut tx, user).await?;
-                sqlx::query(
-                    "INSERT INTO proxy_revocations (sid, expires_at, created) \
-                     SELECT proxy_sid, expires_at, $2 FROM sessions WHERE user_id = $1 AND proxy_sid IS NOT NULL",
-                )
-                .bind(user_id)
-                .bind(now())
-                .execute(&mut *tx)
-                .await?;
+                queue_user_proxy_revocations(&mut tx, user_id).await?;
                 let ids: Vec<i64> = sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING id")
                     .bind(user_id)
                     .fetch_all(&mut *tx)

@@ -244,13 +244,15 @@ macro_rules! implement {
             }
 
             async fn delete_user(&self, name: &str) -> Result<(), StoreError> {
-                let done = sqlx::query("DELETE FROM users WHERE name = $1")
-                    .bind(name)
-                    .execute(&self.pool)
+                let mut tx = self.write().await?;
+                let id = lookup_user_id(&mut tx, name).await?;
+                // Their sessions go with them (ON DELETE CASCADE); the proxy must hear of it.
+                super::sessions::queue_user_proxy_revocations(&mut tx, id).await?;
+                sqlx::query("DELETE FROM users WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
                     .await?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound(format!("user {name}")));
-                }
+                tx.commit().await?;
                 Ok(())
             }
 
