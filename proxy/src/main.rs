@@ -6,7 +6,10 @@ use ferrohub_proxy::cli::{bind, Cli};
 use ferrohub_proxy::{run, Listeners};
 use std::process::ExitCode;
 
-#[tokio::main]
+// The public port has its own worker threads (see `server`); this runtime only runs the
+// REST API, the metrics port and the accept loop, so one thread is enough and keeps the
+// process small (each extra thread brings its own allocator arena).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(e) = init_tracing(&cli.log_level) {
