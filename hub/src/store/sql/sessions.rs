@@ -10,6 +10,18 @@ macro_rules! implement {
         use chrono::{DateTime, Utc};
         use sqlx::Row;
 
+        /// Delete the API tokens and OAuth codes issued through the session `id`: a session's
+        /// end revokes what servers received through it.
+        async fn forget_session_grants(conn: &mut Conn, id: i64) -> Result<(), StoreError> {
+            for table in ["api_tokens", "oauth_codes"] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE session_id = $1"))
+                    .bind(id.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(())
+        }
+
         /// Queue the revocation of every proxy session of the user `user_id` (see
         /// [`SessionStore::pending_proxy_revocations`]), in the transaction that ends their
         /// sessions. Sessions started before their proxy id was kept have none to revoke.
@@ -76,12 +88,7 @@ macro_rules! implement {
                     .fetch_optional(&mut *tx)
                     .await?;
                 if let Some(id) = id {
-                    for table in ["api_tokens", "oauth_codes"] {
-                        sqlx::query(&format!("DELETE FROM {table} WHERE session_id = $1"))
-                            .bind(id.to_string())
-                            .execute(&mut *tx)
-                            .await?;
-                    }
+                    forget_session_grants(&mut tx, id).await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -96,12 +103,7 @@ macro_rules! implement {
                     .fetch_all(&mut *tx)
                     .await?;
                 for id in &ids {
-                    for table in ["api_tokens", "oauth_codes"] {
-                        sqlx::query(&format!("DELETE FROM {table} WHERE session_id = $1"))
-                            .bind(id.to_string())
-                            .execute(&mut *tx)
-                            .await?;
-                    }
+                    forget_session_grants(&mut tx, *id).await?;
                 }
                 tx.commit().await?;
                 Ok(ids.len() as u64)
