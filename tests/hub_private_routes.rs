@@ -141,6 +141,19 @@ async fn add_route(api: &str, credential: &str, spec: &str, target: &str) -> u16
         .as_u16()
 }
 
+/// A private route for alice at `/user/alice/private` (registered with her prefix's
+/// credential from the command line, as her manager would), and the page URL under it.
+async fn alice_private_page(hub: &TestHub) -> String {
+    let target = target().await;
+    let credential = ferrohub_cli(hub.dir.path(), &["proxy-credential", "/user/alice/"]);
+    let api = format!("http://127.0.0.1:{}", hub.proxy_api);
+    assert_eq!(
+        add_route(&api, &credential, "/user/alice/private", &target).await,
+        201
+    );
+    format!("{}/user/alice/private/", hub.public_url())
+}
+
 /// The `Set-Cookie` headers of a login through the form (and of the logout after it).
 async fn login_and_logout_cookies(hub: &TestHub, name: &str) -> (Vec<String>, Vec<String>) {
     let client = reqwest::Client::builder()
@@ -313,15 +326,8 @@ async fn locking_a_user_at_the_command_line_revokes_their_proxy_session() {
     // A short proxy check interval: the hub delivers queued revocations on each check.
     let config = format!("{CONFIG}\n[ConfigurableHTTPProxy]\ncheck_running_interval = 1\n");
     let hub = TestHub::start("lock-revokes", &config).await;
-    let target = target().await;
-    let credential = ferrohub_cli(hub.dir.path(), &["proxy-credential", "/user/alice/"]);
-    let api = format!("http://127.0.0.1:{}", hub.proxy_api);
-    assert_eq!(
-        add_route(&api, &credential, "/user/alice/private", &target).await,
-        201
-    );
+    let page = alice_private_page(&hub).await;
 
-    let page = format!("{}/user/alice/private/", hub.public_url());
     let alice = Browser::new();
     log_in(&hub, &alice, "alice").await;
     let seen = alice.get(&page).await;
@@ -385,16 +391,9 @@ async fn a_logout_while_the_proxy_is_down_reaches_it_when_it_is_back() {
     // test asks for a check (`POST /hub/api/proxy`): the logout surely happens without it.
     let config = config_with_admin("[ConfigurableHTTPProxy]\ncheck_running_interval = 3600\n");
     let hub = TestHub::start("logout-proxy-down", &config).await;
-    let target = target().await;
-    let credential = ferrohub_cli(hub.dir.path(), &["proxy-credential", "/user/alice/"]);
-    let api = format!("http://127.0.0.1:{}", hub.proxy_api);
-    assert_eq!(
-        add_route(&api, &credential, "/user/alice/private", &target).await,
-        201
-    );
+    let page = alice_private_page(&hub).await;
 
     // Two sessions of alice's: one logs out, the other stays logged in.
-    let page = format!("{}/user/alice/private/", hub.public_url());
     let (leaving, staying) = (Browser::new(), Browser::new());
     log_in(&hub, &leaving, "alice").await;
     log_in(&hub, &staying, "alice").await;
@@ -459,14 +458,7 @@ async fn a_logout_while_the_proxy_is_down_reaches_it_when_it_is_back() {
 #[tokio::test]
 async fn deleting_a_user_refuses_their_proxy_cookie() {
     let hub = TestHub::start("delete-user-revokes", &config_with_admin("")).await;
-    let target = target().await;
-    let credential = ferrohub_cli(hub.dir.path(), &["proxy-credential", "/user/alice/"]);
-    let api = format!("http://127.0.0.1:{}", hub.proxy_api);
-    assert_eq!(
-        add_route(&api, &credential, "/user/alice/private", &target).await,
-        201
-    );
-    let page = format!("{}/user/alice/private/", hub.public_url());
+    let page = alice_private_page(&hub).await;
     let alice = Browser::new();
     log_in(&hub, &alice, "alice").await;
     let cookie = proxy_cookie(&alice, &page);
