@@ -176,6 +176,13 @@ async fn rotated_keys_still_read_and_rewrite_under_the_first() {
     assert_eq!(reply.body["auth_state"], state, "{}", reply.body);
     let under_b = hub.store().get_auth_state("ada").await.unwrap().unwrap();
     assert_ne!(under_a, under_b, "re-encrypted");
+    let reply = hub.call(Method::GET, "/users/ada", &admin, None).await;
+    assert_eq!(reply.body["auth_state"], state, "{}", reply.body);
+    assert_eq!(
+        hub.store().get_auth_state("ada").await.unwrap().unwrap(),
+        under_b,
+        "a value already under the first key is not written again"
+    );
     let hub = hub.with_crypt_keys(KEY_B);
     let reply = hub.call(Method::GET, "/users/ada", &admin, None).await;
     assert_eq!(reply.body["auth_state"], state, "B alone reads it now");

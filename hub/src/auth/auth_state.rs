@@ -3,13 +3,13 @@
 //!
 //! The format is JupyterHub's own: the JSON text, encrypted as a Fernet token with the first
 //! key of `JUPYTERHUB_CRYPT_KEY` (`;`-separated keys, each 32 bytes written as base64 or hex).
-//! Any of the keys decrypts, so keys can be rotated: a value read with more than one key
-//! configured is written back under the first one. A database and key moved from JupyterHub
+//! Any of the keys decrypts, so keys can be rotated: a value read under an older key is
+//! written back under the first one. A database and key moved from JupyterHub
 //! therefore keep their users' `auth_state`, and the other way round.
 
 use crate::store::{Store, StoreError, UpdateUserRequest};
 use base64::Engine as _;
-use fernet::{Fernet, MultiFernet};
+use fernet::Fernet;
 use serde_json::Value;
 
 /// The environment variable JupyterHub reads its encryption keys from.
@@ -33,23 +33,27 @@ pub enum CryptError {
 /// Encrypts and decrypts `auth_state` with the configured keys. Without keys it can only say
 /// that nothing can be stored.
 pub struct CryptKeeper {
-    fernet: Option<MultiFernet>,
-    keys: usize,
+    /// In the configured order: the first encrypts, any decrypts.
+    keys: Vec<Fernet>,
 }
 
 impl std::fmt::Debug for CryptKeeper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "CryptKeeper({} keys)", self.keys)
+        write!(f, "CryptKeeper({} keys)", self.keys.len())
     }
+}
+
+/// A decrypted `auth_state`, and whether it was sealed under a key other than the first
+/// (so it should be written again).
+pub struct Opened {
+    pub value: Value,
+    pub under_old_key: bool,
 }
 
 impl CryptKeeper {
     /// No keys: `auth_state` can be cleared but not stored.
     pub fn none() -> CryptKeeper {
-        CryptKeeper {
-            fernet: None,
-            keys: 0,
-        }
+        CryptKeeper { keys: Vec::new() }
     }
 
     /// The keys in `JUPYTERHUB_CRYPT_KEY`'s syntax: `;`-separated, blanks ignored, the first
@@ -63,29 +67,32 @@ impl CryptKeeper {
             .enumerate()
             .map(|(i, k)| fernet_for(k).ok_or(CryptError::BadKey { position: i + 1 }))
             .collect::<Result<_, _>>()?;
-        let count = keys.len();
-        Ok(CryptKeeper {
-            fernet: (count > 0).then(|| MultiFernet::new(keys)),
-            keys: count,
-        })
+        Ok(CryptKeeper { keys })
     }
 
     /// Whether values can be stored.
     pub fn available(&self) -> bool {
-        self.fernet.is_some()
+        !self.keys.is_empty()
     }
 
     /// `value` as JSON text, encrypted with the first key.
     pub fn encrypt(&self, value: &Value) -> Result<String, CryptError> {
-        let fernet = self.fernet.as_ref().ok_or(CryptError::NoKeys)?;
-        Ok(fernet.encrypt(value.to_string().as_bytes()))
+        let first = self.keys.first().ok_or(CryptError::NoKeys)?;
+        Ok(first.encrypt(value.to_string().as_bytes()))
     }
 
-    /// The value inside `token`, or `None` when no key opens it or it does not hold JSON
-    /// (JupyterHub then shows no `auth_state` and logs why).
-    pub fn decrypt(&self, token: &str) -> Option<Value> {
-        let plain = self.fernet.as_ref()?.decrypt(token).ok()?;
-        serde_json::from_slice(&plain).ok()
+    /// The value inside `token`, trying the keys in order, or `None` when no key opens it or
+    /// it does not hold JSON (JupyterHub then shows no `auth_state` and logs why).
+    pub fn decrypt(&self, token: &str) -> Option<Opened> {
+        let (position, plain) = self
+            .keys
+            .iter()
+            .enumerate()
+            .find_map(|(i, key)| key.decrypt(token).ok().map(|plain| (i, plain)))?;
+        Some(Opened {
+            value: serde_json::from_slice(&plain).ok()?,
+            under_old_key: position > 0,
+        })
     }
 }
 
@@ -105,9 +112,10 @@ fn fernet_for(key: &str) -> Option<Fernet> {
     Fernet::new(&base64::engine::general_purpose::URL_SAFE.encode(raw))
 }
 
-/// The user's decrypted `auth_state` (`None` when there is none or it cannot be read). With
-/// several keys configured, a value that decrypts is written back under the first key, so
-/// rotating keys re-encrypts as users are read.
+/// The user's decrypted `auth_state` (`None` when there is none or it cannot be read). A
+/// value sealed under an older key is written back under the first, so rotating keys
+/// re-encrypts as users are read (JupyterHub rewrites on every read with several keys; here
+/// only what needs it is written).
 pub async fn load(
     store: &dyn Store,
     crypt: &CryptKeeper,
@@ -116,7 +124,11 @@ pub async fn load(
     let Some(token) = store.get_auth_state(user).await? else {
         return Ok(None);
     };
-    let Some(value) = crypt.decrypt(&token) else {
+    let Some(Opened {
+        value,
+        under_old_key,
+    }) = crypt.decrypt(&token)
+    else {
         tracing::warn!(
             %user,
             "auth_state could not be decrypted with the keys in {CRYPT_KEY_ENV} (was it \
@@ -124,7 +136,7 @@ pub async fn load(
         );
         return Ok(None);
     };
-    if crypt.keys > 1 {
+    if under_old_key {
         if let Ok(fresh) = crypt.encrypt(&value) {
             store
                 .update_user(user, &UpdateUserRequest::auth_state(Some(fresh)))
@@ -157,13 +169,16 @@ mod tests {
         let other = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
         let rotated = CryptKeeper::from_env_value(Some(&format!("{other}; {B64_KEY}"))).unwrap();
         assert_eq!(
-            rotated.decrypt(&token),
-            Some(json!({"access_token": "x", "n": [1, 2]})),
+            rotated.decrypt(&token).map(|o| (o.value, o.under_old_key)),
+            Some((json!({"access_token": "x", "n": [1, 2]}), true)),
             "the second key (the same bytes in base64) opens what the hex key sealed"
         );
         let stranger = CryptKeeper::from_env_value(Some(other)).unwrap();
-        assert_eq!(stranger.decrypt(&token), None, "a wrong key reads nothing");
-        assert_eq!(old.decrypt("not a token"), None);
+        assert!(
+            stranger.decrypt(&token).is_none(),
+            "a wrong key reads nothing"
+        );
+        assert!(old.decrypt("not a token").is_none());
     }
 
     #[test]
@@ -174,9 +189,8 @@ mod tests {
             CryptKeeper::from_env_value(Some("cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4="))
                 .unwrap();
         let token = "gAAAAAAdwJ6wAAECAwQFBgcICQoLDA0ODy021cpGVWKZ_eEwCGM4BLLF_5CV9dOPmrhuVUPgJobwOz7JcbmrR64jVmpU4IwqDA==";
-        let fernet = spec.fernet.as_ref().unwrap();
-        assert_eq!(fernet.decrypt(token).unwrap(), b"hello");
-        assert_eq!(spec.decrypt(token), None, "not JSON, so no auth_state");
+        assert_eq!(spec.keys[0].decrypt(token).unwrap(), b"hello");
+        assert!(spec.decrypt(token).is_none(), "not JSON, so no auth_state");
     }
 
     #[test]
