@@ -1,7 +1,8 @@
 //! Error pages for requests the proxy cannot forward (404 no route, 503 target down, ...):
 //! from `--error-target`, from `--error-path`, or a small built-in page.
 
-use crate::state::{AppState, Body, BoxError, UpstreamClient};
+use crate::state::{AppState, Body, BoxError};
+use crate::upstream::{Answer, Upstream};
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode, Uri};
@@ -21,7 +22,7 @@ const ERROR_TARGET_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn respond(
     state: &AppState,
-    client: &UpstreamClient,
+    client: &Upstream,
     code: StatusCode,
     kind: Kind,
     request_url: &str,
@@ -64,7 +65,7 @@ pub fn error_target_url(base: &url::Url, code: StatusCode, request_url: &str) ->
 }
 
 async fn from_error_target(
-    client: &UpstreamClient,
+    client: &Upstream,
     base: &url::Url,
     code: StatusCode,
     request_url: &str,
@@ -73,9 +74,13 @@ async fn from_error_target(
     tracing::debug!(%url, "requesting custom error page");
     let uri: Uri = url.as_str().parse()?;
     let req = Request::get(uri).body(Empty::new().map_err(BoxError::from).boxed())?;
-    let upstream = tokio::time::timeout(ERROR_TARGET_TIMEOUT, client.request(req)).await??;
+    let Answer::Response(upstream) =
+        tokio::time::timeout(ERROR_TARGET_TIMEOUT, client.send(req, false)).await??
+    else {
+        return Err("the error target switched protocols".into());
+    };
     let (parts, body) = upstream.into_parts();
-    let mut resp = Response::new(body.map_err(BoxError::from).boxed());
+    let mut resp = Response::new(body);
     *resp.status_mut() = code;
     // Only what describes the body travels; the status is ours, not the error page's.
     for name in [header::CONTENT_TYPE, header::CONTENT_ENCODING] {

@@ -3,7 +3,8 @@
 
 use crate::error_page::{self, Kind};
 use crate::routes::{path, Route};
-use crate::state::{AppState, Body, BoxError, Metrics, UpstreamClient, Worker};
+use crate::state::{AppState, Body, BoxError, Metrics, Worker};
+use crate::upstream::{Answer, Upstream};
 use crate::{access, tcp_bridge, websocket};
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -35,7 +36,7 @@ async fn proxy(
     remote: SocketAddr,
     mut req: Request<Incoming>,
 ) -> Response<Body> {
-    let (state, client) = (&worker.state, &worker.client);
+    let (state, client) = (&worker.state, &worker.upstream);
     let url = req
         .uri()
         .path_and_query()
@@ -91,12 +92,12 @@ async fn proxy(
     *out.headers_mut() = outgoing_headers(state, &route, parts.headers, remote, is_ws);
     tracing::debug!(%url, target = %out.uri(), "proxy {}", if is_ws { "WS" } else { "WEB" });
 
-    match send(state, client, out).await {
-        Ok(resp) => match client_upgrade {
-            Some(client) if resp.status() == StatusCode::SWITCHING_PROTOCOLS => {
-                websocket::splice(worker, route, client, resp)
-            }
-            _ => into_client_response(&route, resp),
+    match send(state, client, out, client_upgrade.is_some()).await {
+        Ok(Answer::Response(resp)) => into_client_response(&route, resp),
+        Ok(Answer::Upgraded(head, upstream)) => match client_upgrade {
+            Some(client) => websocket::splice(worker, route, client, head, upstream),
+            // `send` refuses a 101 to a request that did not ask for one; never forward it.
+            None => error_page::plain(StatusCode::BAD_GATEWAY),
         },
         Err(code) => {
             Metrics::inc(&state.metrics.upstream_errors);
@@ -278,12 +279,13 @@ fn append_forwarded(headers: &mut HeaderMap, name: &'static str, value: &str) {
 /// a client that stopped sending its body within `--timeout` is 408.
 async fn send(
     state: &AppState,
-    client: &UpstreamClient,
+    client: &Upstream,
     req: Request<Body>,
-) -> Result<Response<Incoming>, StatusCode> {
+    upgrade: bool,
+) -> Result<Answer, StatusCode> {
     let target = req.uri().clone();
     let started = std::time::Instant::now();
-    let fut = client.request(req);
+    let fut = client.send(req, upgrade);
     let result = match state.config.proxy_timeout {
         Some(t) => match tokio::time::timeout(t, fut).await {
             Ok(r) => r,
@@ -332,7 +334,7 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     s
 }
 
-fn into_client_response(route: &Arc<Route>, resp: Response<Incoming>) -> Response<Body> {
+fn into_client_response(route: &Arc<Route>, resp: Response<Body>) -> Response<Body> {
     let (mut parts, body) = resp.into_parts();
     strip_hop_by_hop(&mut parts.headers, false);
     // As CHP: only successful answers count as activity, so a flood of 404s or 503s does not
@@ -340,7 +342,7 @@ fn into_client_response(route: &Arc<Route>, resp: Response<Incoming>) -> Respons
     if parts.status.as_u16() < 300 {
         route.activity.touch();
     }
-    Response::from_parts(parts, body.map_err(BoxError::from).boxed())
+    Response::from_parts(parts, body)
 }
 
 /// The client went quiet for longer than `--timeout` while sending its request body.

@@ -33,6 +33,7 @@ pub mod server;
 pub mod state;
 pub mod tcp_bridge;
 pub mod tls;
+pub mod upstream;
 pub mod websocket;
 
 pub use config::{Config, ConfigError};

@@ -5,14 +5,10 @@
 use crate::config::Config;
 use crate::revoked::Revoked;
 use crate::routes::Routes;
+use crate::upstream::Upstream;
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 pub use crate::metrics::Metrics;
@@ -21,19 +17,16 @@ pub use crate::metrics::Metrics;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The one body type requests and responses travel in, upstream and downstream.
 pub type Body = BoxBody<Bytes, BoxError>;
-/// The pooled upstream client: keep-alive connections are reused across requests, where CHP
-/// opens a new connection per request. https targets go through rustls.
-pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, Body>;
 
-/// One worker thread's share: the proxy's state and the worker's own upstream pool. The pool's
-/// connections are driven by tasks on the worker's single-threaded runtime, so a request and
-/// the upstream connection it borrows never wake another thread.
+/// One worker thread's share: the proxy's state and the worker's own upstream client, whose
+/// keep-alive connections are reused across requests (CHP opens a new connection per
+/// request). A request and the upstream connection it borrows never leave the worker's thread.
 ///
 /// Every task that must finish before the worker stops (client connections, websockets, TCP
 /// bridges) holds an `Arc<Worker>`: at shutdown the worker waits until all are gone.
 pub struct Worker {
     pub state: AppState,
-    pub client: UpstreamClient,
+    pub upstream: Upstream,
     /// Closes its channel once the last `Arc<Worker>` is dropped.
     _alive: mpsc::Sender<()>,
 }
@@ -41,32 +34,13 @@ pub struct Worker {
 impl Worker {
     /// Call on the worker's own runtime: connections the pool opens run there.
     pub fn new(state: AppState, alive: mpsc::Sender<()>) -> Arc<Worker> {
-        let client = upstream_client(state.upstream_tls.clone());
+        let upstream = Upstream::new(state.upstream_tls.clone());
         Arc::new(Worker {
             state,
-            client,
+            upstream,
             _alive: alive,
         })
     }
-}
-
-fn upstream_client(tls: Arc<rustls::ClientConfig>) -> UpstreamClient {
-    let mut connector = HttpConnector::new();
-    connector.enforce_http(false);
-    connector.set_nodelay(true);
-    connector.set_keepalive(Some(Duration::from_secs(60)));
-    connector.set_connect_timeout(Some(Duration::from_secs(10)));
-    Client::builder(TokioExecutor::new())
-        .pool_timer(TokioTimer::new())
-        .pool_idle_timeout(Duration::from_secs(30))
-        .pool_max_idle_per_host(256)
-        .build(
-            hyper_rustls::HttpsConnectorBuilder::new()
-                .with_tls_config(Arc::unwrap_or_clone(tls))
-                .https_or_http()
-                .enable_http1()
-                .wrap_connector(connector),
-        )
 }
 
 pub type AppState = Arc<Shared>;

@@ -4,10 +4,10 @@
 use crate::routes::activity::Activity;
 use crate::routes::Route;
 use crate::state::{Body, BoxError, Worker};
+use crate::upstream::Conn;
 use http::header::{self, HeaderMap};
 use http::Response;
 use http_body_util::{BodyExt, Empty};
-use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use std::io;
@@ -36,23 +36,22 @@ pub fn splice(
     worker: &Arc<Worker>,
     route: Arc<Route>,
     client: OnUpgrade,
-    mut upstream_resp: Response<Incoming>,
+    upstream_head: Response<()>,
+    mut upstream: Conn,
 ) -> Response<Body> {
-    let upstream = hyper::upgrade::on(&mut upstream_resp);
-    let (parts, _) = upstream_resp.into_parts();
+    let (parts, ()) = upstream_head.into_parts();
     // Holding the worker makes it wait for this websocket at shutdown.
     let worker = worker.clone();
     tokio::spawn(async move {
         let state = &worker.state;
-        let (client, upstream) = match tokio::try_join!(client, upstream) {
-            Ok(pair) => pair,
+        let client = match client.await {
+            Ok(c) => c,
             Err(e) => {
                 tracing::debug!(route = %route.spec, "websocket upgrade did not complete: {e}");
                 return;
             }
         };
         let mut client = ActivityIo::new(TokioIo::new(client), route.activity.clone());
-        let mut upstream = TokioIo::new(upstream);
         let mut shutdown = state.shutdown.clone();
         state
             .metrics

@@ -1,0 +1,239 @@
+//! The upstream side of the proxy: a small HTTP/1.1 client that runs inside the request's own
+//! task. The request head is written, the response head read and the body streamed from the
+//! same task that serves the client, so a proxied request wakes no other task (hyper's pooled
+//! client drives each connection from a task of its own, and every request and every body
+//! chunk crossed between the two). Each worker has its own [`Upstream`] and pool.
+//!
+//! - [`wire`]: heads and body framing, without I/O; [`conn`]: connections (TCP, TLS);
+//!   [`pool`]: idle connections; [`body`]: the streamed response body.
+
+mod body;
+mod conn;
+mod pool;
+mod wire;
+
+pub use body::Truncated;
+pub use conn::Conn;
+
+use crate::state::{Body, BoxError};
+use bytes::{BufMut, BytesMut};
+use conn::Key;
+use http::header;
+use http::request::Parts;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Body as _;
+use pool::Pool;
+use std::io;
+use std::sync::Arc;
+use tokio::io::AsyncWriteExt;
+use tokio_rustls::TlsConnector;
+use wire::{Framing, WireError};
+
+/// One worker's client for targets.
+pub struct Upstream {
+    pool: Arc<Pool>,
+    tls: TlsConnector,
+}
+
+/// What a target answered.
+pub enum Answer {
+    /// An ordinary response; its body streams from the target.
+    Response(Response<Body>),
+    /// The target accepted an upgrade (101): its head, and the connection, which is now a
+    /// byte stream (websocket frames).
+    Upgraded(Response<()>, Conn),
+}
+
+/// Why a request got no answer to forward; [`UpstreamError::is_connect`] tells "target down"
+/// (503) from "target misbehaved" (502).
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("the target URL has no host")]
+    NoHost,
+    #[error("cannot connect: {0}")]
+    Connect(#[source] io::Error),
+    #[error("the connection failed: {0}")]
+    Io(#[from] io::Error),
+    #[error("the target closed the connection without answering")]
+    Closed,
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    #[error("the target switched protocols for a request that did not ask to")]
+    UnaskedUpgrade,
+    #[error("reading the client's request body failed: {0}")]
+    RequestBody(#[source] BoxError),
+}
+
+impl UpstreamError {
+    pub fn is_connect(&self) -> bool {
+        matches!(self, UpstreamError::Connect(_) | UpstreamError::NoHost)
+    }
+}
+
+/// How one attempt on one connection failed.
+enum Failed {
+    /// Before the target said anything: a reused connection it had closed meanwhile. A request
+    /// without a body can be sent again on a new connection.
+    Stale(UpstreamError),
+    Other(UpstreamError),
+}
+
+impl From<UpstreamError> for Failed {
+    fn from(e: UpstreamError) -> Self {
+        Failed::Other(e)
+    }
+}
+
+impl From<io::Error> for Failed {
+    fn from(e: io::Error) -> Self {
+        Failed::Other(e.into())
+    }
+}
+
+impl From<WireError> for Failed {
+    fn from(e: WireError) -> Self {
+        Failed::Other(e.into())
+    }
+}
+
+impl Upstream {
+    /// Call on the worker's runtime: the pool's sweeper runs there.
+    pub fn new(tls: Arc<rustls::ClientConfig>) -> Upstream {
+        let pool = Arc::new(Pool::default());
+        tokio::spawn(pool::sweep_until_dropped(Arc::downgrade(&pool)));
+        Upstream {
+            pool,
+            tls: conn::tls_connector(tls),
+        }
+    }
+
+    /// Send `req` (its URI absolute: scheme and authority pick the connection) and read the
+    /// response head. A 101 is only accepted when `upgrade` is set.
+    pub async fn send(&self, req: Request<Body>, upgrade: bool) -> Result<Answer, UpstreamError> {
+        let (parts, mut body) = req.into_parts();
+        let key = Key {
+            https: parts.uri.scheme() == Some(&http::uri::Scheme::HTTPS),
+            authority: parts.uri.authority().ok_or(UpstreamError::NoHost)?.clone(),
+        };
+        let has_body = !body.is_end_stream();
+        let chunked = has_body && !parts.headers.contains_key(header::CONTENT_LENGTH);
+        let head = wire::encode_head(&parts.method, &parts.uri, &parts.headers, chunked);
+        // A request with a body cannot be sent twice, so its idle connection is checked first.
+        let mut idle = self.pool.take(&key, has_body);
+        loop {
+            let (mut conn, reused) = match idle.take() {
+                Some(c) => (c, true),
+                None => (
+                    Conn::open(key.clone(), &self.tls)
+                        .await
+                        .map_err(UpstreamError::Connect)?,
+                    false,
+                ),
+            };
+            match exchange(&mut conn, &head, &mut body, chunked).await {
+                Ok(resp_head) => return self.answer(&parts, resp_head, conn, upgrade),
+                Err(Failed::Stale(e)) if reused && !has_body => {
+                    tracing::debug!(target = %parts.uri, "idle connection was closed ({e}); retrying");
+                }
+                Err(Failed::Stale(e) | Failed::Other(e)) => return Err(e),
+            }
+        }
+    }
+
+    fn answer(
+        &self,
+        req: &Parts,
+        mut head: wire::Head,
+        conn: Conn,
+        upgrade: bool,
+    ) -> Result<Answer, UpstreamError> {
+        if head.status == http::StatusCode::SWITCHING_PROTOCOLS {
+            if !upgrade {
+                return Err(UpstreamError::UnaskedUpgrade);
+            }
+            let mut resp = Response::new(());
+            *resp.status_mut() = head.status;
+            *resp.headers_mut() = head.headers;
+            return Ok(Answer::Upgraded(resp, conn));
+        }
+        let framing = wire::framing(&req.method, &mut head)?;
+        let keep_alive = head.keeps_alive();
+        let body: Body = if framing == Framing::Empty {
+            if keep_alive && conn.buf.is_empty() {
+                self.pool.put(conn);
+            }
+            Empty::new().map_err(BoxError::from).boxed()
+        } else {
+            body::UpstreamBody::new(conn, framing, Arc::downgrade(&self.pool), keep_alive).boxed()
+        };
+        let mut resp = Response::new(body);
+        *resp.status_mut() = head.status;
+        *resp.version_mut() = head.version;
+        *resp.headers_mut() = head.headers;
+        Ok(Answer::Response(resp))
+    }
+}
+
+/// Write the request (head, then the body as it arrives) and read the response head,
+/// skipping interim answers (100 Continue, 103 Early Hints).
+async fn exchange(
+    conn: &mut Conn,
+    head: &[u8],
+    body: &mut Body,
+    chunked: bool,
+) -> Result<wire::Head, Failed> {
+    if let Err(e) = conn.write_all(head).await {
+        return Err(Failed::Stale(e.into()));
+    }
+    if !body.is_end_stream() {
+        send_body(conn, body, chunked).await?;
+    }
+    let mut heard = false;
+    loop {
+        if let Some(h) = wire::parse_head(&mut conn.buf)? {
+            if h.status.is_informational() && h.status != http::StatusCode::SWITCHING_PROTOCOLS {
+                heard = true;
+                continue;
+            }
+            return Ok(h);
+        }
+        match conn.fill().await {
+            Ok(0) if !heard && conn.buf.is_empty() => {
+                return Err(Failed::Stale(UpstreamError::Closed))
+            }
+            Ok(0) => return Err(Failed::Other(UpstreamError::Closed)),
+            Ok(_) => heard = true,
+            Err(e) if !heard => return Err(Failed::Stale(e.into())),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Copy the client's body to the target as it arrives, in chunked encoding when the client
+/// gave no length.
+async fn send_body(conn: &mut Conn, body: &mut Body, chunked: bool) -> Result<(), Failed> {
+    let mut out = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(UpstreamError::RequestBody)?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers are not forwarded
+        };
+        if data.is_empty() {
+            continue;
+        }
+        if chunked {
+            out.clear();
+            out.put_slice(format!("{:x}\r\n", data.len()).as_bytes());
+            out.put_slice(&data);
+            out.put_slice(b"\r\n");
+            conn.write_all(&out).await?;
+        } else {
+            conn.write_all(&data).await?;
+        }
+    }
+    if chunked {
+        conn.write_all(b"0\r\n\r\n").await?;
+    }
+    Ok(())
+}

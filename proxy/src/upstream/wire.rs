@@ -1,0 +1,397 @@
+//! HTTP/1.1 on the upstream side, without I/O: the request head we write, the response head
+//! we parse, how the response body is delimited (RFC 9112 section 6.3), and a chunked decoder
+//! that works on the bytes already read.
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode, Uri, Version};
+
+/// A response head larger than this is refused (502): no sane server sends one, and it bounds
+/// what one upstream can make us buffer.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// More header lines than this are refused (502), as hyper's client does by default.
+const MAX_HEADERS: usize = 128;
+
+/// What the upstream said that we cannot forward.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("the response head is larger than {MAX_HEAD_BYTES} bytes")]
+    HeadTooLarge,
+    #[error("the response head is malformed: {0}")]
+    BadHead(#[from] httparse::Error),
+    #[error("the response head has a header value that is not allowed: {0}")]
+    BadHeader(String),
+    #[error("the response has conflicting or invalid Content-Length headers")]
+    BadLength,
+    #[error("a chunk of the chunked body is malformed")]
+    BadChunk,
+}
+
+/// Write the request line and headers. `Host` is added from the target when the client sent
+/// none (HTTP/1.0 clients may not). `chunked`: the body follows in chunked encoding.
+pub fn encode_head(method: &Method, uri: &Uri, headers: &HeaderMap, chunked: bool) -> Vec<u8> {
+    let pq = uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut out = Vec::with_capacity(256 + headers.len() * 48);
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(pq.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    if !headers.contains_key(header::HOST) {
+        if let Some(a) = uri.authority() {
+            line(&mut out, "host", a.as_str().as_bytes());
+        }
+    }
+    for (name, value) in headers {
+        line(&mut out, name.as_str(), value.as_bytes());
+    }
+    if chunked {
+        out.extend_from_slice(b"transfer-encoding: chunked\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+fn line(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// A parsed response head.
+#[derive(Debug)]
+pub struct Head {
+    pub status: StatusCode,
+    pub version: Version,
+    pub headers: HeaderMap,
+}
+
+impl Head {
+    /// Whether the connection may carry another request after this response.
+    pub fn keeps_alive(&self) -> bool {
+        let has = |token: &str| {
+            self.headers
+                .get_all(header::CONNECTION)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .any(|t| t.trim().eq_ignore_ascii_case(token))
+        };
+        match self.version {
+            Version::HTTP_11 => !has("close"),
+            _ => has("keep-alive"),
+        }
+    }
+}
+
+/// Parse a response head from the front of `buf`, removing it. `Ok(None)`: incomplete, read
+/// more. Header values share the head's memory rather than being copied.
+pub fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, WireError> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut resp = httparse::Response::new(&mut slots);
+    let len = match resp.parse(buf)? {
+        httparse::Status::Complete(len) => len,
+        httparse::Status::Partial if buf.len() >= MAX_HEAD_BYTES => {
+            return Err(WireError::HeadTooLarge)
+        }
+        httparse::Status::Partial => return Ok(None),
+    };
+    let status = resp
+        .code
+        .and_then(|c| StatusCode::from_u16(c).ok())
+        .ok_or(WireError::BadHead(httparse::Error::Status))?;
+    let version = if resp.version == Some(0) {
+        Version::HTTP_10
+    } else {
+        Version::HTTP_11
+    };
+    // Where each header sits in the head, so values can be slices of one shared buffer.
+    let base = buf.as_ptr() as usize;
+    let spans: Vec<(HeaderName, usize, usize)> = resp
+        .headers
+        .iter()
+        .map(|h| {
+            let name = HeaderName::from_bytes(h.name.as_bytes())
+                .map_err(|_| WireError::BadHeader(h.name.to_owned()))?;
+            let start = h.value.as_ptr() as usize - base;
+            Ok((name, start, start + h.value.len()))
+        })
+        .collect::<Result<_, WireError>>()?;
+    let head = buf.split_to(len).freeze();
+    let mut headers = HeaderMap::with_capacity(spans.len());
+    for (name, start, end) in spans {
+        let value = HeaderValue::from_maybe_shared(head.slice(start..end))
+            .map_err(|_| WireError::BadHeader(name.to_string()))?;
+        headers.append(name, value);
+    }
+    Ok(Some(Head {
+        status,
+        version,
+        headers,
+    }))
+}
+
+/// How the body of a response ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// No body (HEAD, 1xx, 204, 304).
+    Empty,
+    /// Exactly this many bytes.
+    Length(u64),
+    Chunked,
+    /// Until the upstream closes; the connection cannot be reused.
+    UntilClose,
+}
+
+/// RFC 9112 section 6.3, in order. Removes a `Content-Length` that a chunked response also
+/// sends, so the client sees one framing.
+pub fn framing(method: &Method, head: &mut Head) -> Result<Framing, WireError> {
+    let s = head.status.as_u16();
+    if method == Method::HEAD || (100..200).contains(&s) || s == 204 || s == 304 {
+        return Ok(Framing::Empty);
+    }
+    if let Some(te) = head.headers.get(header::TRANSFER_ENCODING) {
+        let last = te.to_str().unwrap_or("").rsplit(',').next().unwrap_or("");
+        let chunked = last.trim().eq_ignore_ascii_case("chunked");
+        head.headers.remove(header::CONTENT_LENGTH);
+        return Ok(if chunked {
+            Framing::Chunked
+        } else {
+            Framing::UntilClose
+        });
+    }
+    let mut lengths = head
+        .headers
+        .get_all(header::CONTENT_LENGTH)
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or("x").split(','))
+        .map(|v| v.trim().parse::<u64>().map_err(|_| WireError::BadLength));
+    match lengths.next() {
+        None => Ok(Framing::UntilClose),
+        Some(first) => {
+            let n = first?;
+            // Repeated values must agree (a list such as "42, 42" is allowed).
+            for other in lengths {
+                if other? != n {
+                    return Err(WireError::BadLength);
+                }
+            }
+            Ok(Framing::Length(n))
+        }
+    }
+}
+
+/// Decodes a chunked body from a buffer that the caller refills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chunked {
+    /// Expecting a chunk-size line.
+    Size,
+    /// Inside a chunk with this many bytes left.
+    Data(u64),
+    /// Expecting the CRLF after a chunk's data.
+    DataEnd,
+    /// After the last (empty) chunk: skipping trailer lines up to the empty line.
+    Trailers,
+    Done,
+}
+
+/// What the decoder made of the buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decoded {
+    Data(Bytes),
+    /// The buffer holds no complete next element; read more.
+    NeedMore,
+    Done,
+}
+
+/// A chunk-size line may carry extensions; this bounds how long we wait for its end.
+const MAX_CHUNK_LINE: usize = 4096;
+
+impl Chunked {
+    /// Take the next piece of body data from the front of `buf`, or say what is missing.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Decoded, WireError> {
+        loop {
+            match *self {
+                Chunked::Done => return Ok(Decoded::Done),
+                Chunked::Size => {
+                    let Some(line) = take_line(buf)? else {
+                        return Ok(Decoded::NeedMore);
+                    };
+                    let hex = line.split(|&b| b == b';').next().unwrap_or(&[]);
+                    let hex = std::str::from_utf8(hex).map_err(|_| WireError::BadChunk)?;
+                    let size =
+                        u64::from_str_radix(hex.trim(), 16).map_err(|_| WireError::BadChunk)?;
+                    *self = if size == 0 {
+                        Chunked::Trailers
+                    } else {
+                        Chunked::Data(size)
+                    };
+                }
+                Chunked::Data(left) => {
+                    if buf.is_empty() {
+                        return Ok(Decoded::NeedMore);
+                    }
+                    let n = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
+                    let left = left - n as u64;
+                    *self = if left == 0 {
+                        Chunked::DataEnd
+                    } else {
+                        Chunked::Data(left)
+                    };
+                    return Ok(Decoded::Data(buf.split_to(n).freeze()));
+                }
+                Chunked::DataEnd => {
+                    if buf.len() < 2 {
+                        return Ok(Decoded::NeedMore);
+                    }
+                    if &buf[..2] != b"\r\n" {
+                        return Err(WireError::BadChunk);
+                    }
+                    buf.advance(2);
+                    *self = Chunked::Size;
+                }
+                Chunked::Trailers => {
+                    let Some(line) = take_line(buf)? else {
+                        return Ok(Decoded::NeedMore);
+                    };
+                    if line.is_empty() {
+                        *self = Chunked::Done;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One CRLF-terminated line from the front of `buf`, without its CRLF.
+fn take_line(buf: &mut BytesMut) -> Result<Option<Bytes>, WireError> {
+    match buf.windows(2).position(|w| w == b"\r\n") {
+        Some(i) => {
+            let line = buf.split_to(i).freeze();
+            buf.advance(2);
+            Ok(Some(line))
+        }
+        None if buf.len() > MAX_CHUNK_LINE => Err(WireError::BadChunk),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(raw: &str) -> Head {
+        let mut buf = BytesMut::from(raw);
+        parse_head(&mut buf).unwrap().unwrap()
+    }
+
+    #[test]
+    fn encodes_a_request_head_with_host_from_the_target() {
+        let mut h = HeaderMap::new();
+        h.insert("x-a", HeaderValue::from_static("1"));
+        let uri: Uri = "http://127.0.0.1:8000/user/a/?x=1".parse().unwrap();
+        let out = encode_head(&Method::GET, &uri, &h, false);
+        assert_eq!(
+            out,
+            b"GET /user/a/?x=1 HTTP/1.1\r\nhost: 127.0.0.1:8000\r\nx-a: 1\r\n\r\n"
+        );
+        h.insert(header::HOST, HeaderValue::from_static("hub.example"));
+        let out = String::from_utf8(encode_head(&Method::POST, &uri, &h, true)).unwrap();
+        assert!(out.contains("host: hub.example\r\n"), "{out}");
+        assert!(!out.contains("127.0.0.1"), "{out}");
+        assert!(out.ends_with("transfer-encoding: chunked\r\n\r\n"), "{out}");
+    }
+
+    #[test]
+    fn parses_a_head_and_leaves_the_body() {
+        let mut buf = BytesMut::from(
+            "HTTP/1.1 201 Created\r\nContent-Length: 5\r\nX-A: 1\r\nX-A: 2\r\n\r\nhello",
+        );
+        let h = parse_head(&mut buf).unwrap().unwrap();
+        assert_eq!(h.status, 201);
+        assert_eq!(h.headers.get_all("x-a").iter().count(), 2);
+        assert_eq!(&buf[..], b"hello");
+        assert!(h.keeps_alive());
+        let mut partial = BytesMut::from("HTTP/1.1 200 OK\r\nContent-");
+        assert!(parse_head(&mut partial).unwrap().is_none());
+        assert_eq!(partial.len(), 25, "an incomplete head stays in the buffer");
+    }
+
+    #[test]
+    fn refuses_garbage_and_endless_heads() {
+        let mut buf = BytesMut::from("SSH-2.0-OpenSSH\r\n\r\n");
+        assert!(parse_head(&mut buf).is_err());
+        let mut big = BytesMut::from("HTTP/1.1 200 OK\r\n");
+        big.extend_from_slice(&vec![b'a'; MAX_HEAD_BYTES]);
+        assert!(matches!(parse_head(&mut big), Err(WireError::HeadTooLarge)));
+    }
+
+    #[test]
+    fn keep_alive_follows_the_version_and_connection_header() {
+        assert!(!head("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n").keeps_alive());
+        assert!(!head("HTTP/1.0 200 OK\r\n\r\n").keeps_alive());
+        assert!(head("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\n\r\n").keeps_alive());
+    }
+
+    #[test]
+    fn framing_follows_rfc_9112() {
+        let f = |m: Method, raw: &str| framing(&m, &mut head(raw));
+        assert_eq!(
+            f(Method::HEAD, "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n").unwrap(),
+            Framing::Empty
+        );
+        assert_eq!(
+            f(Method::GET, "HTTP/1.1 304 Not Modified\r\n\r\n").unwrap(),
+            Framing::Empty
+        );
+        assert_eq!(
+            f(
+                Method::GET,
+                "HTTP/1.1 200 OK\r\nContent-Length: 42, 42\r\n\r\n"
+            )
+            .unwrap(),
+            Framing::Length(42)
+        );
+        assert_eq!(
+            f(Method::GET, "HTTP/1.1 200 OK\r\n\r\n").unwrap(),
+            Framing::UntilClose
+        );
+        let mut h = head(
+            "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+        );
+        assert_eq!(framing(&Method::GET, &mut h).unwrap(), Framing::Chunked);
+        assert!(!h.headers.contains_key(header::CONTENT_LENGTH));
+        for bad in ["1, 2", "-1", "x"] {
+            let raw = format!("HTTP/1.1 200 OK\r\nContent-Length: {bad}\r\n\r\n");
+            assert!(f(Method::GET, &raw).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn decodes_chunks_across_reads() {
+        let wire = b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\nNEXT";
+        // Feed the decoder one byte at a time: every split point must work.
+        let mut dec = Chunked::Size;
+        let mut buf = BytesMut::new();
+        let mut body = Vec::new();
+        for &b in wire.iter() {
+            buf.extend_from_slice(&[b]);
+            while let Decoded::Data(d) = dec.decode(&mut buf).unwrap() {
+                body.extend_from_slice(&d);
+            }
+        }
+        assert_eq!(body, b"hello world");
+        assert_eq!(dec, Chunked::Done);
+        assert_eq!(&buf[..], b"NEXT", "bytes after the body are left alone");
+    }
+
+    #[test]
+    fn refuses_bad_chunks() {
+        for wire in ["zz\r\n", "3\r\nabcX\r\n"] {
+            let mut buf = BytesMut::from(wire);
+            let mut dec = Chunked::Size;
+            let r = (0..4).try_for_each(|_| dec.decode(&mut buf).map(|_| ()));
+            assert!(r.is_err(), "{wire:?}");
+        }
+    }
+}
