@@ -184,7 +184,7 @@ fn route_path(uri: &Uri) -> Result<String, ApiError> {
     Ok(if decoded.is_empty() {
         "/".into()
     } else {
-        decoded
+        decoded.into_owned()
     })
 }
 

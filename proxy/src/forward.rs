@@ -19,29 +19,41 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
+/// The client at the other end of a connection, and its `X-Forwarded-For` value, worked out
+/// once per connection rather than per request.
+#[derive(Clone)]
+pub struct Peer {
+    pub addr: SocketAddr,
+    forwarded_for: HeaderValue,
+}
+
+impl Peer {
+    pub fn new(addr: SocketAddr) -> Peer {
+        let ip = addr.ip().to_canonical().to_string();
+        Peer {
+            addr,
+            forwarded_for: HeaderValue::from_str(&ip).unwrap_or(HeaderValue::from_static("")),
+        }
+    }
+}
+
 /// The hyper service of the public port. Never fails: every problem is a response.
 pub async fn handle(
     worker: Arc<Worker>,
-    remote: SocketAddr,
+    peer: Peer,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let method = req.method().clone();
-    let resp = proxy(&worker, remote, req).await;
+    let resp = proxy(&worker, &peer, req).await;
     worker.state.metrics.response(&method, resp.status());
     Ok(resp)
 }
 
-async fn proxy(
-    worker: &Arc<Worker>,
-    remote: SocketAddr,
-    mut req: Request<Incoming>,
-) -> Response<Body> {
+async fn proxy(worker: &Arc<Worker>, peer: &Peer, mut req: Request<Incoming>) -> Response<Body> {
     let (state, client) = (&worker.state, &worker.upstream);
-    let url = req
-        .uri()
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_owned();
+    // The URL as the client asked for it, for error pages and logs.
+    let original = req.uri().clone();
+    let url = original.path_and_query().map_or("/", |p| p.as_str());
     if req.uri().path() == "/_chp_healthz" {
         return health();
     }
@@ -54,10 +66,11 @@ async fn proxy(
     });
 
     // Look up and forward the same normalised path, so `..` cannot split the two.
-    let normalized = path::normalize(req.uri().path());
-    let Ok(segments) = path::lookup_segments(&normalized) else {
+    let normalized = path::normalize(original.path());
+    let Ok(decoded) = path::percent_decode(&normalized) else {
         return error_page::plain(StatusCode::BAD_REQUEST);
     };
+    let segments = path::lookup_segments(&decoded);
     let host = state
         .config
         .host_routing
@@ -65,10 +78,10 @@ async fn proxy(
         .flatten();
     let Some(route) = state.routes.lookup(host.as_deref(), &segments) else {
         tracing::warn!(%url, "404: no route");
-        return error_page::respond(state, client, StatusCode::NOT_FOUND, kind, &url).await;
+        return error_page::respond(state, client, StatusCode::NOT_FOUND, kind, url).await;
     };
     if let Some(rule) = &route.access {
-        if let Err(refused) = access::check(state, rule, req.headers(), &url, kind) {
+        if let Err(refused) = access::check(state, rule, req.headers(), url, kind) {
             return refused;
         }
     }
@@ -89,7 +102,7 @@ async fn proxy(
     *out.method_mut() = parts.method;
     *out.uri_mut() = uri;
     *out.version_mut() = Version::HTTP_11;
-    *out.headers_mut() = outgoing_headers(state, &route, parts.headers, remote, is_ws);
+    *out.headers_mut() = outgoing_headers(state, &route, parts.headers, peer, is_ws);
     tracing::debug!(%url, target = %out.uri(), "proxy {}", if is_ws { "WS" } else { "WEB" });
 
     match send(state, client, out, client_upgrade.is_some()).await {
@@ -101,7 +114,7 @@ async fn proxy(
         },
         Err(code) => {
             Metrics::inc(&state.metrics.upstream_errors);
-            error_page::respond(state, client, code, kind, &url).await
+            error_page::respond(state, client, code, kind, url).await
         }
     }
 }
@@ -203,7 +216,7 @@ fn outgoing_headers(
     state: &AppState,
     route: &Route,
     mut headers: HeaderMap,
-    remote: SocketAddr,
+    peer: &Peer,
     is_ws: bool,
 ) -> HeaderMap {
     let c = &state.config;
@@ -219,9 +232,8 @@ fn outgoing_headers(
                 h.rsplit_once(':')
                     .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
             })
-            .map_or(if tls { "443" } else { "80" }.to_owned(), |(_, p)| {
-                p.to_owned()
-            });
+            .and_then(|(_, p)| HeaderValue::from_str(p).ok())
+            .unwrap_or(HeaderValue::from_static(if tls { "443" } else { "80" }));
         let proto = match (is_ws, tls) {
             (false, false) => "http",
             (false, true) => "https",
@@ -229,13 +241,13 @@ fn outgoing_headers(
             (true, true) => "wss",
         };
         // Append to what earlier proxies said, comma-separated, as http-proxy does.
+        append_forwarded(&mut headers, "x-forwarded-for", peer.forwarded_for.clone());
+        append_forwarded(&mut headers, "x-forwarded-port", port);
         append_forwarded(
             &mut headers,
-            "x-forwarded-for",
-            &remote.ip().to_canonical().to_string(),
+            "x-forwarded-proto",
+            HeaderValue::from_static(proto),
         );
-        append_forwarded(&mut headers, "x-forwarded-port", &port);
-        append_forwarded(&mut headers, "x-forwarded-proto", proto);
         if let (false, Some(h)) = (headers.contains_key("x-forwarded-host"), host) {
             headers.insert(HeaderName::from_static("x-forwarded-host"), h);
         }
@@ -258,19 +270,20 @@ fn outgoing_headers(
     headers
 }
 
-fn append_forwarded(headers: &mut HeaderMap, name: &'static str, value: &str) {
+fn append_forwarded(headers: &mut HeaderMap, name: &'static str, value: HeaderValue) {
+    let name = HeaderName::from_static(name);
+    if !headers.contains_key(&name) {
+        headers.insert(name, value);
+        return;
+    }
     let before: Vec<&str> = headers
-        .get_all(name)
+        .get_all(&name)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .collect();
-    let joined = if before.is_empty() {
-        value.to_owned()
-    } else {
-        format!("{},{value}", before.join(", "))
-    };
+    let joined = format!("{},{}", before.join(", "), value.to_str().unwrap_or(""));
     if let Ok(v) = HeaderValue::from_str(&joined) {
-        headers.insert(HeaderName::from_static(name), v);
+        headers.insert(name, v);
     }
 }
 
@@ -434,8 +447,16 @@ mod tests {
     #[test]
     fn forwarded_values_append() {
         let mut h = HeaderMap::new();
-        append_forwarded(&mut h, "x-forwarded-for", "10.0.0.1");
-        append_forwarded(&mut h, "x-forwarded-for", "127.0.0.1");
+        append_forwarded(
+            &mut h,
+            "x-forwarded-for",
+            HeaderValue::from_static("10.0.0.1"),
+        );
+        append_forwarded(
+            &mut h,
+            "x-forwarded-for",
+            HeaderValue::from_static("127.0.0.1"),
+        );
         assert_eq!(h["x-forwarded-for"], "10.0.0.1,127.0.0.1");
     }
 

@@ -200,7 +200,8 @@ async fn connection(
         .header_read_timeout(head_timeout)
         .max_header_size(MAX_HEADER_BYTES)
         .keep_alive(true);
-    let svc = service_fn(move |req| forward::handle(worker.clone(), remote, req));
+    let peer = forward::Peer::new(remote);
+    let svc = service_fn(move |req| forward::handle(worker.clone(), peer.clone(), req));
     let stream = CountingIo::new(stream, state.clone());
     let conn = builder
         .serve_connection(TokioIo::new(stream), svc)

@@ -8,6 +8,8 @@
 //! string, `..` (or `%2e%2e`, or `\..`) can never route a request to one prefix and deliver
 //! it under another.
 
+use std::borrow::Cow;
+
 /// Why a request path cannot be routed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PathError {
@@ -19,11 +21,21 @@ pub enum PathError {
 
 /// The WHATWG URL parser's path for an `http:` URL: `\` is a separator, `.` and `..` segments
 /// (also spelled `%2e`, `.%2E`, ...) are resolved, `..` never climbs above the root. Empty
-/// segments (`//`) are kept, as the URL parser keeps them.
-pub fn normalize(raw: &str) -> String {
+/// segments (`//`) are kept, as the URL parser keeps them. Most paths have nothing to
+/// resolve and come back borrowed.
+pub fn normalize(raw: &str) -> Cow<'_, str> {
     if !raw.starts_with(['/', '\\']) && !raw.is_empty() {
         // Not origin-form (e.g. `*` for OPTIONS): nothing to resolve, route it as `/<raw>`.
-        return format!("/{raw}");
+        return Cow::Owned(format!("/{raw}"));
+    }
+    let plain = |raw: &str| {
+        !raw.contains('\\')
+            && !raw[1..]
+                .split('/')
+                .any(|seg| is_single_dot(seg) || is_double_dot(seg))
+    };
+    if raw.starts_with('/') && plain(raw) {
+        return Cow::Borrowed(raw);
     }
     let body = raw.get(1..).unwrap_or("");
     let mut out: Vec<&str> = Vec::new();
@@ -52,7 +64,7 @@ pub fn normalize(raw: &str) -> String {
     if path.is_empty() {
         path.push('/');
     }
-    path
+    Cow::Owned(path)
 }
 
 fn is_single_dot(seg: &str) -> bool {
@@ -66,9 +78,9 @@ fn is_double_dot(seg: &str) -> bool {
 }
 
 /// Percent-decode `s` as JavaScript's `decodeURIComponent` does (no `+` for space).
-pub fn percent_decode(s: &str) -> Result<String, PathError> {
+pub fn percent_decode(s: &str) -> Result<Cow<'_, str>, PathError> {
     if !s.contains('%') {
-        return Ok(s.to_owned());
+        return Ok(Cow::Borrowed(s));
     }
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -84,19 +96,21 @@ pub fn percent_decode(s: &str) -> Result<String, PathError> {
             i += 1;
         }
     }
-    String::from_utf8(out).map_err(|_| PathError::NotUtf8)
+    String::from_utf8(out)
+        .map(Cow::Owned)
+        .map_err(|_| PathError::NotUtf8)
 }
 
-/// The segments a normalised path is looked up by: decoded, then split on `/`, with the
-/// leading and trailing slash ignored (CHP's `stringToPath`). An encoded slash separates
-/// segments after decoding, as in CHP; inner empty segments stay and so match no route.
-pub fn lookup_segments(normalized: &str) -> Result<Vec<String>, PathError> {
-    let decoded = percent_decode(normalized)?;
+/// The segments a normalised path is looked up by, from its [`percent_decode`]d form: split
+/// on `/`, with the leading and trailing slash ignored (CHP's `stringToPath`). An encoded
+/// slash separates segments after decoding, as in CHP; inner empty segments stay and so match
+/// no route.
+pub fn lookup_segments(decoded: &str) -> Vec<&str> {
     let trimmed = decoded.trim_matches('/');
     if trimmed.is_empty() {
-        return Ok(Vec::new());
+        return Vec::new();
     }
-    Ok(trimmed.split('/').map(str::to_owned).collect())
+    trimmed.split('/').collect()
 }
 
 /// What is left of the normalised `path` once its first `depth` lookup segments (the matched
@@ -176,13 +190,14 @@ mod tests {
 
     #[test]
     fn lookup_segments_decode_like_decode_uri_component() {
-        assert_eq!(lookup_segments("/").unwrap(), Vec::<String>::new());
-        assert_eq!(lookup_segments("/user/a%20b/").unwrap(), ["user", "a b"]);
-        assert_eq!(lookup_segments("/user/a%2Fb").unwrap(), ["user", "a", "b"]);
-        assert_eq!(lookup_segments("/a//b").unwrap(), ["a", "", "b"]);
-        assert_eq!(lookup_segments("/x%zz"), Err(PathError::BadEscape));
-        assert_eq!(lookup_segments("/x%"), Err(PathError::BadEscape));
-        assert_eq!(lookup_segments("/x%ff"), Err(PathError::NotUtf8));
+        let segs = |p: &str| percent_decode(p).map(|d| lookup_segments(&d).join("|"));
+        assert_eq!(segs("/").unwrap(), "");
+        assert_eq!(segs("/user/a%20b/").unwrap(), "user|a b");
+        assert_eq!(segs("/user/a%2Fb").unwrap(), "user|a|b");
+        assert_eq!(segs("/a//b").unwrap(), "a||b");
+        assert_eq!(segs("/x%zz"), Err(PathError::BadEscape));
+        assert_eq!(segs("/x%"), Err(PathError::BadEscape));
+        assert_eq!(segs("/x%ff"), Err(PathError::NotUtf8));
     }
 
     #[test]
@@ -191,10 +206,8 @@ mod tests {
         // lookup segment; route specs never contain `..`, so lookup stops before it.
         let norm = normalize("/user/bob%2F..%2Falice");
         assert_eq!(norm, "/user/bob%2F..%2Falice");
-        assert_eq!(
-            lookup_segments(&norm).unwrap(),
-            ["user", "bob", "..", "alice"]
-        );
+        let decoded = percent_decode(&norm).unwrap();
+        assert_eq!(lookup_segments(&decoded), ["user", "bob", "..", "alice"]);
     }
 
     #[test]

@@ -11,6 +11,9 @@ use http::{Method, StatusCode, Uri, Version};
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// More header lines than this are refused (502), as hyper's client does by default.
 const MAX_HEADERS: usize = 128;
+/// Most heads have fewer header lines than this; they are parsed without preparing room for
+/// [`MAX_HEADERS`].
+const USUAL_HEADERS: usize = 24;
 
 /// What the upstream said that we cannot forward.
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +90,16 @@ impl Head {
 /// Parse a response head from the front of `buf`, removing it. `Ok(None)`: incomplete, read
 /// more. Header values share the head's memory rather than being copied.
 pub fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, WireError> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    match parse_head_with::<USUAL_HEADERS>(buf) {
+        Err(WireError::BadHead(httparse::Error::TooManyHeaders)) => {
+            parse_head_with::<MAX_HEADERS>(buf)
+        }
+        other => other,
+    }
+}
+
+fn parse_head_with<const N: usize>(buf: &mut BytesMut) -> Result<Option<Head>, WireError> {
+    let mut slots = [httparse::EMPTY_HEADER; N];
     let mut resp = httparse::Response::new(&mut slots);
     let len = match resp.parse(buf)? {
         httparse::Status::Complete(len) => len,
@@ -324,6 +336,21 @@ mod tests {
         let mut big = BytesMut::from("HTTP/1.1 200 OK\r\n");
         big.extend_from_slice(&vec![b'a'; MAX_HEAD_BYTES]);
         assert!(matches!(parse_head(&mut big), Err(WireError::HeadTooLarge)));
+    }
+
+    #[test]
+    fn many_headers_parse_and_too_many_are_refused() {
+        let many = |n: usize| {
+            let mut raw = String::from("HTTP/1.1 200 OK\r\n");
+            for i in 0..n {
+                raw.push_str(&format!("X-{i}: {i}\r\n"));
+            }
+            raw.push_str("\r\n");
+            BytesMut::from(raw.as_str())
+        };
+        let h = parse_head(&mut many(USUAL_HEADERS + 10)).unwrap().unwrap();
+        assert_eq!(h.headers.len(), USUAL_HEADERS + 10);
+        assert!(parse_head(&mut many(MAX_HEADERS + 1)).is_err());
     }
 
     #[test]
