@@ -42,6 +42,10 @@ bench_cleanup() {
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
+# CPU time (user + system, in clock ticks) of process $1 and its threads so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+ticks_per_sec() { getconf CLK_TCK; }
+
 # Start the websocket echo server of `ws_bench`; sets ECHO (its port) and ECHO_PID.
 start_ws_echo() {
     local out=$1
@@ -57,7 +61,8 @@ start_ws_echo() {
 }
 
 # start_proxy chp|ferrohub TARGET: a proxy on a free port with TARGET as its default target;
-# sets PROXY_PORT and PROXY_PID.
+# sets PROXY_PORT and PROXY_PID. FERROHUB_PROXY_ARGS adds options to ferrohub-proxy's command
+# line (e.g. "--websocket-busy-poll 0").
 start_proxy() {
     local kind=$1 target=$2 api
     PROXY_PORT=$(free_port); api=$(free_port)
@@ -65,7 +70,7 @@ start_proxy() {
         --default-target "$target" --log-level error)
     case $kind in
         chp) CONFIGPROXY_AUTH_TOKEN=bench-token configurable-http-proxy "${args[@]}" & ;;
-        ferrohub) CONFIGPROXY_AUTH_TOKEN=bench-token target/release/ferrohub-proxy "${args[@]}" & ;;
+        ferrohub) CONFIGPROXY_AUTH_TOKEN=bench-token target/release/ferrohub-proxy "${args[@]}" ${FERROHUB_PROXY_ARGS:-} & ;;
     esac
     PROXY_PID=$!
     wait_port "$PROXY_PORT"

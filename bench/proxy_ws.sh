@@ -21,23 +21,28 @@ cargo build --release -q -p ferrohub-proxy --bin ferrohub-proxy --example ws_ben
 bench_scratch
 
 start_ws_echo "$work/echo.port"; pids+=("$ECHO_PID")
-start_proxy chp "http://127.0.0.1:$ECHO"; pids+=("$PROXY_PID"); CHP=$PROXY_PORT
-start_proxy ferrohub "http://127.0.0.1:$ECHO"; pids+=("$PROXY_PID"); FH=$PROXY_PORT
+start_proxy chp "http://127.0.0.1:$ECHO"; pids+=("$PROXY_PID"); CHP=$PROXY_PORT; CHP_PID=$PROXY_PID
+start_proxy ferrohub "http://127.0.0.1:$ECHO"; pids+=("$PROXY_PID"); FH=$PROXY_PORT; FH_PID=$PROXY_PID
 
 # Interleaved rounds, so a burst of load elsewhere on the machine hits all three alike; each
 # figure is the median over the rounds.
 rtt() { target/release/examples/ws_bench rtt "ws://127.0.0.1:$1/ws" "$((MESSAGES / ROUNDS))"; }
+# The proxies' own CPU time over their rounds: what each round trip costs them.
+c_ticks=0; f_ticks=0
 for _ in $(seq 1 "$ROUNDS"); do
-    rtt "$ECHO" >> "$work/direct"; rtt "$CHP" >> "$work/chp"; rtt "$FH" >> "$work/fh"
+    rtt "$ECHO" >> "$work/direct"
+    t=$(cpu_ticks "$CHP_PID"); rtt "$CHP" >> "$work/chp"; c_ticks=$((c_ticks + $(cpu_ticks "$CHP_PID") - t))
+    t=$(cpu_ticks "$FH_PID"); rtt "$FH" >> "$work/fh"; f_ticks=$((f_ticks + $(cpu_ticks "$FH_PID") - t))
 done
+cpu_us() { python3 -c "print(f'{$1 * 1e6 / $(ticks_per_sec) / $MESSAGES:.1f}')"; }
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 read -r d_med d_p99 <<< "$(cut -d' ' -f1 "$work/direct" | median) $(cut -d' ' -f2 "$work/direct" | median)"
 read -r c_med c_p99 <<< "$(cut -d' ' -f1 "$work/chp" | median) $(cut -d' ' -f2 "$work/chp" | median)"
 read -r f_med f_p99 <<< "$(cut -d' ' -f1 "$work/fh" | median) $(cut -d' ' -f2 "$work/fh" | median)"
 added() { python3 -c "print(f'{$1 - $2:.1f}')"; }
 
-echo "| websocket echo, 64 B, $MESSAGES round trips in $ROUNDS rounds | median RTT (µs) | p99 RTT (µs) | added by the proxy, median (µs) | added by the proxy, p99 (µs) |"
-echo "|---|---|---|---|---|"
-echo "| direct | $d_med | $d_p99 | | |"
-echo "| configurable-http-proxy | $c_med | $c_p99 | $(added "$c_med" "$d_med") | $(added "$c_p99" "$d_p99") |"
-echo "| ferrohub-proxy | $f_med | $f_p99 | $(added "$f_med" "$d_med") | $(added "$f_p99" "$d_p99") |"
+echo "| websocket echo, 64 B, $MESSAGES round trips in $ROUNDS rounds | median RTT (µs) | p99 RTT (µs) | added by the proxy, median (µs) | added by the proxy, p99 (µs) | proxy CPU per round trip (µs) |"
+echo "|---|---|---|---|---|---|"
+echo "| direct | $d_med | $d_p99 | | | |"
+echo "| configurable-http-proxy | $c_med | $c_p99 | $(added "$c_med" "$d_med") | $(added "$c_p99" "$d_p99") | $(cpu_us "$c_ticks") |"
+echo "| ferrohub-proxy ${FERROHUB_PROXY_ARGS:-} | $f_med | $f_p99 | $(added "$f_med" "$d_med") | $(added "$f_p99" "$d_p99") | $(cpu_us "$f_ticks") |"

@@ -99,6 +99,11 @@ pub struct Cli {
     /// only; default: one per CPU core)
     #[arg(long)]
     pub workers: Option<usize>,
+    /// Microseconds a worker keeps polling a websocket after traffic instead of sleeping:
+    /// lower message latency for at most this much CPU per burst; 0 turns it off
+    /// (ferrohub-proxy only)
+    #[arg(long, default_value_t = 100)]
+    pub websocket_busy_poll: u64,
 
     #[command(flatten)]
     pub tls: TlsArgs,
@@ -176,6 +181,7 @@ impl Cli {
             proxy_key: None,
             login_url: self.login_url.clone(),
             workers: self.workers,
+            websocket_busy_poll: Duration::from_micros(self.websocket_busy_poll),
         };
         config.validate()?;
         Ok(config)

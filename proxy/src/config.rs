@@ -54,6 +54,9 @@ pub struct Config {
     pub login_url: String,
     /// Threads serving the public port (`--workers`); `None`: one per CPU core.
     pub workers: Option<usize>,
+    /// How long a worker keeps polling a websocket after traffic instead of sleeping
+    /// (`--websocket-busy-poll`, see [`crate::busy_poll`]); zero turns it off.
+    pub websocket_busy_poll: Duration,
 }
 
 impl Default for Config {
@@ -78,6 +81,7 @@ impl Default for Config {
             pid_file: None,
             proxy_key: None,
             login_url: "/hub/login".into(),
+            websocket_busy_poll: Duration::from_micros(100),
             workers: None,
         }
     }

@@ -21,6 +21,7 @@
 
 pub mod access;
 pub mod api;
+pub mod busy_poll;
 pub mod cli;
 pub mod config;
 pub mod error_page;

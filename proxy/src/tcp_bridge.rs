@@ -24,6 +24,7 @@
 //! - a plain HTTP request (no upgrade) gets 400 with a short explanation: nothing but
 //!   websockets is served there. Serve the web client (noVNC) from another route.
 
+use crate::busy_poll::{self, Progress};
 use crate::routes::Route;
 use crate::state::{AppState, Body, BoxError, Metrics, Worker};
 use crate::websocket;
@@ -220,13 +221,25 @@ async fn bridge(worker: Arc<Worker>, route: Arc<Route>, client: OnUpgrade, tcp: 
     let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
     let open = &state.metrics.tcp_bridges_open;
     open.fetch_add(1, Ordering::Relaxed);
-    let end = relay(state, &route, ws, tcp).await;
+    let progress = Progress::default();
+    let relaying = relay(state, &route, ws, tcp, &progress);
+    let end = busy_poll::run(relaying, &progress, state.config.websocket_busy_poll).await;
     open.fetch_sub(1, Ordering::Relaxed);
     tracing::debug!(route = %route.spec, "websocket-to-TCP bridge ended: {end}");
 }
 
 /// Copy payloads both ways; returns why it stopped (for the log).
-async fn relay(state: &AppState, route: &Route, mut ws: ClientSocket, tcp: TcpStream) -> String {
+async fn relay(
+    state: &AppState,
+    route: &Route,
+    mut ws: ClientSocket,
+    tcp: TcpStream,
+    progress: &Progress,
+) -> String {
+    let moved = || {
+        route.activity.touch();
+        progress.moved();
+    };
     let (mut from_tcp, mut to_tcp) = tcp.into_split();
     let mut buf = BytesMut::with_capacity(CHUNK);
     let mut shutdown = state.shutdown.clone();
@@ -234,14 +247,14 @@ async fn relay(state: &AppState, route: &Route, mut ws: ClientSocket, tcp: TcpSt
         tokio::select! {
             msg = ws.next() => match msg {
                 Some(Ok(Message::Binary(payload))) => {
-                    route.activity.touch();
+                    moved();
                     if let Err(e) = to_tcp.write_all(&payload).await {
                         close(&mut ws, CloseCode::Error, "the TCP service stopped reading").await;
                         return format!("writing to TCP failed: {e}");
                     }
                 }
                 // tungstenite queues the pong itself; it goes out with the next read or write.
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => route.activity.touch(),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => moved(),
                 Some(Ok(Message::Text(_))) => {
                     close(&mut ws, CloseCode::Unsupported, "only binary messages are bridged").await;
                     return "the client sent a text message".into();
@@ -261,7 +274,7 @@ async fn relay(state: &AppState, route: &Route, mut ws: ClientSocket, tcp: TcpSt
                     return "the TCP service closed".into();
                 }
                 Ok(_) => {
-                    route.activity.touch();
+                    moved();
                     let chunk: Bytes = buf.split().freeze();
                     if let Err(e) = ws.send(Message::Binary(chunk)).await {
                         return format!("sending to the client failed: {e}");

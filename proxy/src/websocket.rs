@@ -1,6 +1,7 @@
 //! Websocket forwarding: once the upstream answers the handshake with 101, both upgraded
 //! connections are spliced together and every chunk either way counts as route activity.
 
+use crate::busy_poll::{self, Progress};
 use crate::routes::activity::Activity;
 use crate::routes::Route;
 use crate::state::{Body, BoxError, Worker};
@@ -51,14 +52,23 @@ pub fn splice(
                 return;
             }
         };
-        let mut client = ActivityIo::new(TokioIo::new(client), route.activity.clone());
+        let progress = Arc::new(Progress::default());
+        let mut client = ActivityIo::new(
+            TokioIo::new(client),
+            route.activity.clone(),
+            progress.clone(),
+        );
         let mut shutdown = state.shutdown.clone();
         state
             .metrics
             .websockets_open
             .fetch_add(1, Ordering::Relaxed);
         tokio::select! {
-            r = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {
+            r = busy_poll::run(
+                tokio::io::copy_bidirectional(&mut client, &mut upstream),
+                &progress,
+                state.config.websocket_busy_poll,
+            ) => {
                 if let Err(e) = r {
                     tracing::debug!(route = %route.spec, "websocket closed: {e}");
                 }
@@ -79,11 +89,21 @@ pub fn splice(
 struct ActivityIo<T> {
     inner: T,
     activity: Arc<Activity>,
+    progress: Arc<Progress>,
 }
 
 impl<T> ActivityIo<T> {
-    fn new(inner: T, activity: Arc<Activity>) -> Self {
-        ActivityIo { inner, activity }
+    fn new(inner: T, activity: Arc<Activity>, progress: Arc<Progress>) -> Self {
+        ActivityIo {
+            inner,
+            activity,
+            progress,
+        }
+    }
+
+    fn moved(&self) {
+        self.activity.touch();
+        self.progress.moved();
     }
 }
 
@@ -96,7 +116,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for ActivityIo<T> {
         let before = buf.filled().len();
         let res = Pin::new(&mut self.inner).poll_read(cx, buf);
         if matches!(res, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.activity.touch();
+            self.moved();
         }
         res
     }
@@ -110,7 +130,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ActivityIo<T> {
     ) -> Poll<io::Result<usize>> {
         let res = Pin::new(&mut self.inner).poll_write(cx, data);
         if matches!(res, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
+            self.moved();
         }
         res
     }
@@ -149,7 +169,7 @@ mod tests {
     async fn data_either_way_is_activity() {
         let (a, mut b) = tokio::io::duplex(64);
         let activity = Arc::new(Activity::at(0));
-        let mut io = ActivityIo::new(a, activity.clone());
+        let mut io = ActivityIo::new(a, activity.clone(), Arc::default());
         io.write_all(b"ping").await.unwrap();
         assert!(activity.millis() > 0, "writing touched");
         let mut buf = [0u8; 4];

@@ -184,16 +184,19 @@ async fn a_body_cut_short_fails_the_client_and_others_are_still_served() {
     let good = Backend::start("good").await;
     let p = proxy_to(&t).await;
     p.add_route("/good", json!({"target": good.url()})).await;
-    let r = p.http.get(p.url("/t/a")).send().await.unwrap();
-    assert_eq!(
-        r.status(),
-        200,
-        "the head was forwarded before the body failed"
-    );
-    assert!(
-        r.bytes().await.is_err(),
-        "the client must see the body fail"
-    );
+    // The head may or may not have left before the body failed (it can still sit in the
+    // connection's buffer when the failure comes); either way the client must not get a
+    // complete-looking answer.
+    match p.http.get(p.url("/t/a")).send().await {
+        Ok(r) => {
+            assert_eq!(r.status(), 200);
+            assert!(
+                r.bytes().await.is_err(),
+                "the client must see the body fail"
+            );
+        }
+        Err(e) => assert!(e.is_request(), "{e}"),
+    }
     let r = p.http.get(p.url("/good/x")).send().await.unwrap();
     assert_eq!(r.status(), 200);
 }
