@@ -61,11 +61,11 @@ start_ws_echo() {
 }
 
 # start_proxy chp|ferrohub TARGET: a proxy on a free port with TARGET as its default target;
-# sets PROXY_PORT and PROXY_PID. FERROHUB_PROXY_ARGS adds options to ferrohub-proxy's command
+# sets PROXY_PORT, PROXY_API and PROXY_PID. FERROHUB_PROXY_ARGS adds options to ferrohub-proxy's command
 # line (e.g. "--websocket-busy-poll 0").
 start_proxy() {
     local kind=$1 target=$2 api
-    PROXY_PORT=$(free_port); api=$(free_port)
+    PROXY_PORT=$(free_port); api=$(free_port); PROXY_API=$api
     local args=(--ip 127.0.0.1 --port "$PROXY_PORT" --api-ip 127.0.0.1 --api-port "$api"
         --default-target "$target" --log-level error)
     case $kind in

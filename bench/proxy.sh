@@ -3,49 +3,27 @@
 # node-configurable-http-proxy) and nginx proxy_pass, in one run, same backend (nginx serving
 # static files), loopback only, with wrk.
 #
-#   bash bench/proxy.sh            # full run (about 3 minutes), prints a Markdown table
-#   DURATION=5 bash bench/proxy.sh # shorter runs
+#   bash bench/proxy.sh                      # full run (about 4 minutes), prints a Markdown table
+#   DURATION=5 ROUNDS=1 bash bench/proxy.sh  # quicker
 #
-# Measures: req/s and p99 latency for 1 KiB responses with 64 connections; throughput for
-# 1 MiB responses; ferrohub-proxy with 10 and with 10,000 routes, and its resident memory.
+# Measures: req/s and p99 latency for 1 KiB responses with 64 connections, and the proxy's own
+# CPU time per request (user + system, from /proc); throughput for 1 MiB responses;
+# ferrohub-proxy with 10 and with 10,000 routes, and its resident memory.
+#
+# The close contests (nginx against ferrohub-proxy, 10 against 10,000 routes) run in ROUNDS
+# interleaved rounds, alternating which goes first, and each figure is the median of the
+# rounds: a burst of load elsewhere on the machine then hits both alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-64}
+ROUNDS=${ROUNDS:-3}
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-need=()
-for p in wrk nginx node-configurable-http-proxy; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-# Debian's configurable-http-proxy finds its modules here when node comes from elsewhere.
-export NODE_PATH=/usr/share/nodejs:/usr/lib/nodejs
-
+need_debs wrk nginx node-configurable-http-proxy
 echo "== building ferrohub-proxy (release)" >&2
 cargo build --release -q -p ferrohub-proxy
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-    for _ in $(seq 1 100); do
-        (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "nothing answers on port $1" >&2
-    exit 1
-}
+bench_scratch
 
 # The backend: nginx serving 1 KiB and 1 MiB files (readable by nginx's unprivileged workers).
 chmod 755 "$work"
@@ -57,59 +35,46 @@ for u in u5 u5000; do mkdir -p "$work/www/user/$u" && cp "$work/www/1k.bin" "$wo
 chmod -R a+rX "$work/www"
 BACKEND=$(free_port)
 NGINX_PROXY=$(free_port)
-cat > "$work/nginx.conf" <<CONF
+# Two nginx instances, so the proxy's CPU time can be read apart from the backend's.
+nginx_conf() {
+    cat <<CONF
 worker_processes auto;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
+pid $work/nginx-$1.pid;
+error_log $work/nginx-$1-error.log;
 events { worker_connections 4096; }
 http {
     access_log off;
     sendfile on;
     keepalive_requests 1000000;
-    upstream backend { server 127.0.0.1:$BACKEND; keepalive 128; }
-    server { listen 127.0.0.1:$BACKEND; root $work/www; }
+    $2
+}
+CONF
+}
+nginx_conf backend "server { listen 127.0.0.1:$BACKEND; root $work/www; }" > "$work/backend.conf"
+nginx_conf proxy "upstream backend { server 127.0.0.1:$BACKEND; keepalive 128; }
     server {
         listen 127.0.0.1:$NGINX_PROXY;
         location / {
             proxy_pass http://backend;
             proxy_http_version 1.1;
-            proxy_set_header Connection "";
+            proxy_set_header Connection \"\";
         }
-    }
-}
-CONF
-nginx -c "$work/nginx.conf" -g 'daemon off;' &
+    }" > "$work/proxy.conf"
+nginx -c "$work/backend.conf" -g 'daemon off;' &
 pids+=($!)
-wait_port "$BACKEND"
+nginx -c "$work/proxy.conf" -g 'daemon off;' &
+NGINX_PID=$!
+pids+=("$NGINX_PID")
+wait_port "$BACKEND"; wait_port "$NGINX_PROXY"
 
-CHP=$(free_port); CHP_API=$(free_port)
-configurable-http-proxy --ip 127.0.0.1 --port "$CHP" --api-ip 127.0.0.1 --api-port "$CHP_API" \
-    --default-target "http://127.0.0.1:$BACKEND" --log-level error &
-pids+=($!)
-FH=$(free_port); FH_API=$(free_port)
-export CONFIGPROXY_AUTH_TOKEN=bench-token
-target/release/ferrohub-proxy --ip 127.0.0.1 --port "$FH" --api-ip 127.0.0.1 --api-port "$FH_API" \
-    --default-target "http://127.0.0.1:$BACKEND" --log-level error &
-FH_PID=$!
-pids+=($FH_PID)
-wait_port "$CHP"; wait_port "$FH"; wait_port "$NGINX_PROXY"
-
-# wrk's summary: requests/s, p99 latency, transfer/s.
-run_wrk() {
-    local url=$1 conns=$2
-    wrk -t2 -c"$conns" -d"${DURATION}s" --latency "$url" > "$work/wrk.out"
-    if grep -q "Non-2xx" "$work/wrk.out"; then
-        echo "error responses from $url:" >&2; cat "$work/wrk.out" >&2; exit 1
-    fi
-    local rps p99 xfer
-    rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.out")
-    p99=$(awk '$1 == "99%" {print $2}' "$work/wrk.out")
-    xfer=$(awk '/^Transfer\/sec/ {print $2}' "$work/wrk.out")
-    echo "$rps $p99 $xfer"
-}
+start_proxy chp "http://127.0.0.1:$BACKEND"; pids+=("$PROXY_PID"); CHP=$PROXY_PORT
+start_proxy ferrohub "http://127.0.0.1:$BACKEND"; pids+=("$PROXY_PID"); FH=$PROXY_PORT; FH_PID=$PROXY_PID
+FH10=$FH; FH10_API=$PROXY_API
+start_proxy ferrohub "http://127.0.0.1:$BACKEND"; pids+=("$PROXY_PID"); FH10K=$PROXY_PORT; FH10K_PID=$PROXY_PID
+FH10K_API=$PROXY_API
 
 add_routes() {
-    python3 - "$FH_API" "$1" "$BACKEND" <<'PY'
+    python3 - "$1" "$2" "$BACKEND" <<'PY'
 import http.client, json, sys
 port, count, backend = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 conn = http.client.HTTPConnection("127.0.0.1", port)
@@ -121,25 +86,72 @@ for i in range(count):
     assert r.status == 201, r.status
 PY
 }
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+add_routes "$FH10_API" 10
+add_routes "$FH10K_API" 10000
 
+# The processes that do a proxy's work: nginx's workers are the master's children.
+nginx_proxy_pids() { pgrep -P "$NGINX_PID" | tr '\n' ' '; }
+ticks_of() { local t=0; for p in "$@"; do t=$((t + $(cpu_ticks "$p"))); done; echo "$t"; }
+
+# run_wrk URL CONNS [PID...]: "req/s p99 transfer/s cpu-µs-per-request" (the CPU column is
+# that of the PIDs given, else "-").
+run_wrk() {
+    local url=$1 conns=$2; shift 2
+    local before=0
+    [ $# -gt 0 ] && before=$(ticks_of "$@")
+    wrk -t2 -c"$conns" -d"${DURATION}s" --latency "$url" > "$work/wrk.out"
+    if grep -q "Non-2xx" "$work/wrk.out"; then
+        echo "error responses from $url:" >&2; cat "$work/wrk.out" >&2; exit 1
+    fi
+    local rps p99 xfer n cpu=-
+    rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.out")
+    p99=$(awk '$1 == "99%" {print $2}' "$work/wrk.out")
+    xfer=$(awk '/^Transfer\/sec/ {print $2}' "$work/wrk.out")
+    n=$(awk '/requests in/ {print $1}' "$work/wrk.out")
+    if [ $# -gt 0 ]; then
+        cpu=$(python3 -c "print(f'{($(ticks_of "$@") - $before) * 1e6 / $(ticks_per_sec) / $n:.1f}')")
+    fi
+    echo "$rps $p99 $xfer $cpu"
+}
+median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+# p99 figures come as "1.85ms" or "850.00us": compare them in microseconds.
+to_us() {
+    python3 -c '
+import re, sys
+for line in sys.stdin:
+    v, unit = re.fullmatch(r"([0-9.]+)(us|ms|s)", line.strip()).groups()
+    print(float(v) * {"us": 1, "ms": 1e3, "s": 1e6}[unit])'
+}
+
+res=$(run_wrk "http://127.0.0.1:$BACKEND/1k.bin" "$CONNS") || exit 1; read -r d_rps d_p99 _ _ <<< "$res"
+res=$(run_wrk "http://127.0.0.1:$CHP/1k.bin" "$CONNS") || exit 1; read -r c_rps c_p99 _ _ <<< "$res"
+: > "$work/nginx"; : > "$work/fh"; : > "$work/r10"; : > "$work/r10k"
+for round in $(seq 1 "$ROUNDS"); do
+    nginx_run() { run_wrk "http://127.0.0.1:$NGINX_PROXY/1k.bin" "$CONNS" $(nginx_proxy_pids) >> "$work/nginx"; }
+    fh_run() { run_wrk "http://127.0.0.1:$FH/1k.bin" "$CONNS" "$FH_PID" >> "$work/fh"; }
+    r10_run() { run_wrk "http://127.0.0.1:$FH10/user/u5/1k.bin" "$CONNS" >> "$work/r10"; }
+    r10k_run() { run_wrk "http://127.0.0.1:$FH10K/user/u5000/1k.bin" "$CONNS" >> "$work/r10k"; }
+    if [ $((round % 2)) = 1 ]; then nginx_run; fh_run; r10_run; r10k_run
+    else fh_run; nginx_run; r10k_run; r10_run; fi
+done
+col() { awk -v c="$2" '{print $c}' "$work/$1"; }
+n_rps=$(col nginx 1 | median); f_rps=$(col fh 1 | median)
+n_p99=$(col nginx 2 | to_us | median); f_p99=$(col fh 2 | to_us | median)
+n_cpu=$(col nginx 4 | median); f_cpu=$(col fh 4 | median)
+r10=$(col r10 1 | median); r10k=$(col r10k 1 | median)
+d_p99=$(echo "$d_p99" | to_us); c_p99=$(echo "$c_p99" | to_us)
+
+res=$(run_wrk "http://127.0.0.1:$BACKEND/1m.bin" 16) || exit 1; read -r _ _ d_x _ <<< "$res"
+res=$(run_wrk "http://127.0.0.1:$NGINX_PROXY/1m.bin" 16) || exit 1; read -r _ _ n_x _ <<< "$res"
+res=$(run_wrk "http://127.0.0.1:$CHP/1m.bin" 16) || exit 1; read -r _ _ c_x _ <<< "$res"
+res=$(run_wrk "http://127.0.0.1:$FH/1m.bin" 16) || exit 1; read -r _ _ f_x _ <<< "$res"
+
+us() { printf '%.0f µs' "$1"; }
 echo "| measurement | direct (nginx) | nginx proxy_pass | configurable-http-proxy | ferrohub-proxy |"
 echo "|---|---|---|---|---|"
-res=$(run_wrk "http://127.0.0.1:$BACKEND/1k.bin" "$CONNS") || exit 1; read -r d_rps d_p99 _ <<< "$res"
-res=$(run_wrk "http://127.0.0.1:$NGINX_PROXY/1k.bin" "$CONNS") || exit 1; read -r n_rps n_p99 _ <<< "$res"
-res=$(run_wrk "http://127.0.0.1:$CHP/1k.bin" "$CONNS") || exit 1; read -r c_rps c_p99 _ <<< "$res"
-res=$(run_wrk "http://127.0.0.1:$FH/1k.bin" "$CONNS") || exit 1; read -r f_rps f_p99 _ <<< "$res"
-echo "| 1 KiB, $CONNS connections: req/s | $d_rps | $n_rps | $c_rps | $f_rps |"
-echo "| 1 KiB, $CONNS connections: p99 latency | $d_p99 | $n_p99 | $c_p99 | $f_p99 |"
-res=$(run_wrk "http://127.0.0.1:$BACKEND/1m.bin" 16) || exit 1; read -r _ _ d_x <<< "$res"
-res=$(run_wrk "http://127.0.0.1:$NGINX_PROXY/1m.bin" 16) || exit 1; read -r _ _ n_x <<< "$res"
-res=$(run_wrk "http://127.0.0.1:$CHP/1m.bin" 16) || exit 1; read -r _ _ c_x <<< "$res"
-res=$(run_wrk "http://127.0.0.1:$FH/1m.bin" 16) || exit 1; read -r _ _ f_x <<< "$res"
+echo "| 1 KiB, $CONNS connections: req/s (median of $ROUNDS rounds for the last two) | $d_rps | $n_rps | $c_rps | $f_rps |"
+echo "| 1 KiB, $CONNS connections: p99 latency | $(us "$d_p99") | $(us "$n_p99") | $(us "$c_p99") | $(us "$f_p99") |"
+echo "| 1 KiB: the proxy's CPU per request (user + system) | | $n_cpu µs | | $f_cpu µs |"
 echo "| 1 MiB, 16 connections: transfer/s | $d_x | $n_x | $c_x | $f_x |"
-
-add_routes 10
-res=$(run_wrk "http://127.0.0.1:$FH/user/u5/1k.bin" "$CONNS") || exit 1; read -r r10 _ _ <<< "$res"
-add_routes 10000
-res=$(run_wrk "http://127.0.0.1:$FH/user/u5000/1k.bin" "$CONNS") || exit 1; read -r r10k _ _ <<< "$res"
-echo "| ferrohub-proxy, 1 KiB through /user/uN/: 10 routes vs 10,000 routes (req/s) | | | | $r10 vs $r10k |"
-echo "| ferrohub-proxy resident memory with 10,000 routes, after the runs | | | | $(( $(rss_kib "$FH_PID") / 1024 )) MiB |"
+echo "| ferrohub-proxy, 1 KiB through /user/uN/: 10 routes vs 10,000 routes (req/s, median of $ROUNDS) | | | | $r10 vs $r10k |"
+echo "| ferrohub-proxy resident memory with 10,000 routes, after the runs | | | | $(( $(rss_kib "$FH10K_PID") / 1024 )) MiB |"

@@ -6,9 +6,6 @@ use ferrohub_proxy::cli::{bind, Cli};
 use ferrohub_proxy::{run, Listeners};
 use std::process::ExitCode;
 
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 // The public port has its own worker threads (see `server`); this runtime only runs the
 // REST API, the metrics port and the accept loop, so one thread is enough and keeps the
 // process small (each extra thread brings its own allocator arena).
