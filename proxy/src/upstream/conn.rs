@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
+use tokio_util::either::Either;
 
 /// How long opening a connection (TCP and TLS) may take before the target counts as down.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -29,10 +30,8 @@ pub struct Key {
     pub authority: Authority,
 }
 
-pub enum Stream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
+/// Plain TCP, or TLS over it.
+type Stream = Either<TcpStream, Box<TlsStream<TcpStream>>>;
 
 /// A connection and what has been read from it but not yet used.
 pub struct Conn {
@@ -50,9 +49,9 @@ impl Conn {
             let stream = if key.https {
                 let name = ServerName::try_from(host(&key.authority).to_owned())
                     .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-                Stream::Tls(Box::new(tls.connect(name, tcp).await?))
+                Either::Right(Box::new(tls.connect(name, tcp).await?))
             } else {
-                Stream::Plain(tcp)
+                Either::Left(tcp)
             };
             Ok::<_, io::Error>(stream)
         };
@@ -71,8 +70,8 @@ impl Conn {
     /// (they have a body) ask.
     pub fn is_usable(&self) -> bool {
         let tcp = match &self.stream {
-            Stream::Plain(s) => s,
-            Stream::Tls(s) => s.get_ref().0,
+            Either::Left(s) => s,
+            Either::Right(s) => s.get_ref().0,
         };
         let mut probe = [0u8; 1];
         matches!(tcp.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
@@ -111,64 +110,6 @@ fn host(authority: &Authority) -> &str {
     h.strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(h)
-}
-
-impl AsyncRead for Stream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Tls(s) => Pin::new(s).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Stream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write(cx, data),
-            Stream::Tls(s) => Pin::new(s).poll_write(cx, data),
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Stream::Tls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            Stream::Plain(s) => s.is_write_vectored(),
-            Stream::Tls(s) => s.is_write_vectored(),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-            Stream::Tls(s) => Pin::new(s).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Tls(s) => Pin::new(s).poll_shutdown(cx),
-        }
-    }
 }
 
 /// After an upgrade (101) the connection is a byte stream: what the target sent right after
