@@ -32,6 +32,7 @@ pub mod revoked;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod tap;
 pub mod tcp_bridge;
 pub mod tls;
 pub mod upstream;

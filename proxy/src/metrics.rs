@@ -11,17 +11,14 @@
 //! them without a consistent snapshot, which scrapes do not need.
 
 use crate::state::AppState;
+use crate::tap::Observer;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{Method, StatusCode};
 use std::fmt::Write;
-use std::io;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
-use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Methods counted by name in `ferrohub_proxy_responses_total`; others count as `other`.
 const METHODS: [Method; 7] = [
@@ -347,79 +344,17 @@ pub async fn count_api(State(state): State<AppState>, req: Request, next: Next) 
     resp
 }
 
-/// A client connection of the public port that counts the bytes through it. It holds the
-/// state (not just the counters) because upgraded connections outlive the request.
-pub struct CountingIo<T> {
-    inner: T,
-    state: AppState,
-}
+/// Counts the bytes through a client connection of the public port (see [`Tap`]). It holds
+/// the state (not just the counters) because upgraded connections outlive the request.
+pub struct ClientBytes(pub AppState);
 
-impl<T> CountingIo<T> {
-    pub fn new(inner: T, state: AppState) -> Self {
-        CountingIo { inner, state }
-    }
-}
-
-impl<T: AsyncRead + Unpin> AsyncRead for CountingIo<T> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let res = Pin::new(&mut self.inner).poll_read(cx, buf);
-        let n = buf.filled().len() - before;
-        if n > 0 {
-            self.state
-                .metrics
-                .client_bytes_in
-                .fetch_add(n as u64, Relaxed);
-        }
-        res
-    }
-}
-
-impl<T: AsyncWrite + Unpin> AsyncWrite for CountingIo<T> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let res = Pin::new(&mut self.inner).poll_write(cx, data);
-        if let Poll::Ready(Ok(n)) = res {
-            self.state
-                .metrics
-                .client_bytes_out
-                .fetch_add(n as u64, Relaxed);
-        }
-        res
+impl Observer for ClientBytes {
+    fn read(&self, n: usize) {
+        self.0.metrics.client_bytes_in.fetch_add(n as u64, Relaxed);
     }
 
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let res = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(n)) = res {
-            self.state
-                .metrics
-                .client_bytes_out
-                .fetch_add(n as u64, Relaxed);
-        }
-        res
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+    fn wrote(&self, n: usize) {
+        self.0.metrics.client_bytes_out.fetch_add(n as u64, Relaxed);
     }
 }
 

@@ -9,8 +9,9 @@
 //! context switch. nginx's worker processes are the model.
 
 use crate::forward;
-use crate::metrics::CountingIo;
+use crate::metrics::ClientBytes;
 use crate::state::{AppState, Worker};
+use crate::tap::Tap;
 use crate::tls::HANDSHAKE_TIMEOUT;
 use axum::serve::Listener;
 use hyper::server::conn::http1;
@@ -202,7 +203,7 @@ async fn connection(
         .keep_alive(true);
     let peer = forward::Peer::new(remote);
     let svc = service_fn(move |req| forward::handle(worker.clone(), peer.clone(), req));
-    let stream = CountingIo::new(stream, state.clone());
+    let stream = Tap::new(stream, ClientBytes(state.clone()));
     let conn = builder
         .serve_connection(TokioIo::new(stream), svc)
         .with_upgrades();

@@ -5,18 +5,15 @@ use crate::busy_poll::{self, Progress};
 use crate::routes::activity::Activity;
 use crate::routes::Route;
 use crate::state::{Body, BoxError, Worker};
+use crate::tap::{Observer, Tap};
 use crate::upstream::Conn;
 use http::header::{self, HeaderMap};
 use http::Response;
 use http_body_util::{BodyExt, Empty};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
-use std::io;
-use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// A websocket handshake: `Connection` lists `upgrade` and `Upgrade` names `websocket`.
 pub fn is_upgrade(headers: &HeaderMap) -> bool {
@@ -53,11 +50,11 @@ pub fn splice(
             }
         };
         let progress = Arc::new(Progress::default());
-        let mut client = ActivityIo::new(
-            TokioIo::new(client),
-            route.activity.clone(),
-            progress.clone(),
-        );
+        let traffic = RouteTraffic {
+            activity: route.activity.clone(),
+            progress: progress.clone(),
+        };
+        let mut client = Tap::new(TokioIo::new(client), traffic);
         let mut shutdown = state.shutdown.clone();
         state
             .metrics
@@ -83,64 +80,28 @@ pub fn splice(
     Response::from_parts(parts, Empty::new().map_err(BoxError::from).boxed())
 }
 
-/// Wraps the client side of a websocket; data read (client to server) or written (server to
-/// client) touches the route's activity. [`Activity::touch`] is a relaxed load per chunk and a
-/// store at most once a millisecond.
-struct ActivityIo<T> {
-    inner: T,
+/// Watches the client side of a websocket: data either way touches the route's activity
+/// ([`Activity::touch`] is a relaxed load per chunk and a store at most once a millisecond)
+/// and keeps the worker polling ([`busy_poll`]).
+struct RouteTraffic {
     activity: Arc<Activity>,
     progress: Arc<Progress>,
 }
 
-impl<T> ActivityIo<T> {
-    fn new(inner: T, activity: Arc<Activity>, progress: Arc<Progress>) -> Self {
-        ActivityIo {
-            inner,
-            activity,
-            progress,
-        }
-    }
-
+impl RouteTraffic {
     fn moved(&self) {
         self.activity.touch();
         self.progress.moved();
     }
 }
 
-impl<T: AsyncRead + Unpin> AsyncRead for ActivityIo<T> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let res = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if matches!(res, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.moved();
-        }
-        res
-    }
-}
-
-impl<T: AsyncWrite + Unpin> AsyncWrite for ActivityIo<T> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let res = Pin::new(&mut self.inner).poll_write(cx, data);
-        if matches!(res, Poll::Ready(Ok(n)) if n > 0) {
-            self.moved();
-        }
-        res
+impl Observer for RouteTraffic {
+    fn read(&self, _: usize) {
+        self.moved();
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+    fn wrote(&self, _: usize) {
+        self.moved();
     }
 }
 
@@ -169,14 +130,18 @@ mod tests {
     async fn data_either_way_is_activity() {
         let (a, mut b) = tokio::io::duplex(64);
         let activity = Arc::new(Activity::at(0));
-        let mut io = ActivityIo::new(a, activity.clone(), Arc::default());
+        let traffic = RouteTraffic {
+            activity: activity.clone(),
+            progress: Arc::default(),
+        };
+        let mut io = Tap::new(a, traffic);
         io.write_all(b"ping").await.unwrap();
         assert!(activity.millis() > 0, "writing touched");
         let mut buf = [0u8; 4];
         b.read_exact(&mut buf).await.unwrap();
 
         let activity2 = Arc::new(Activity::at(0));
-        io.activity = activity2.clone();
+        io.observer.activity = activity2.clone();
         b.write_all(b"pong").await.unwrap();
         io.read_exact(&mut buf).await.unwrap();
         assert!(activity2.millis() > 0, "reading touched");
