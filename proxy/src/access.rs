@@ -102,7 +102,7 @@ pub fn check(
         .iter()
         .filter_map(|v| v.to_str().ok());
     let now = chrono::Utc::now().timestamp();
-    let session = match proxy_session::cookie_value(cookies, proxy_session::COOKIE) {
+    let session = match ferrohub_shared::cookies::cookie_value(cookies, proxy_session::COOKIE) {
         None => Err(SessionError::Malformed),
         Some(v) => ProxySession::decode(key, v, now),
     };

@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //! - [`secret`]: a wrapper that keeps secrets out of logs, and random token generation.
-//! - [`html`]: escaping text for hand-written HTML.
+//! - [`html`]: escaping text for hand-written HTML; [`cookies`]: reading request cookies.
 //! - [`env`]: the names of environment variables read or set across the binaries.
 //! - [`labels`]: the Docker label keys on single-user containers.
 //! - [`routes`]: route specs and the configurable-http-proxy REST wire types.
@@ -17,6 +17,7 @@
 //! This crate is a leaf: no web framework, database or Docker client lives here.
 
 pub mod api_error;
+pub mod cookies;
 pub mod env;
 pub mod html;
 pub mod labels;

@@ -82,19 +82,6 @@ pub fn session_id(key: &ProxyKey, token: &str) -> String {
     hex::encode(&key.mac("proxy-session-id", token.as_bytes())[..16])
 }
 
-/// A cookie's value among a request's `Cookie` header values (`a=1; b=2`).
-pub fn cookie_value<'a>(
-    cookie_headers: impl IntoIterator<Item = &'a str>,
-    name: &str,
-) -> Option<&'a str> {
-    cookie_headers
-        .into_iter()
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,13 +163,5 @@ mod tests {
             session_id(&ProxyKey::derive(b"j"), "t")
         );
         assert_eq!(session_id(&k, "t").len(), 32);
-    }
-
-    #[test]
-    fn cookies_are_found_among_others() {
-        let headers = ["a=1; ferrohub-proxy-session=p.s", "b=2"];
-        assert_eq!(cookie_value(headers, COOKIE), Some("p.s"));
-        assert_eq!(cookie_value(headers, "b"), Some("2"));
-        assert_eq!(cookie_value(headers, "c"), None);
     }
 }

@@ -275,7 +275,7 @@ impl HubAuth {
 
 /// A cookie's value in a `Cookie` header.
 fn cookie_in<'a>(cookies: &'a str, name: &str) -> Option<&'a str> {
-    ferrohub_shared::proxy_session::cookie_value([cookies], name)
+    ferrohub_shared::cookies::cookie_value([cookies], name)
 }
 
 #[cfg(test)]

@@ -59,7 +59,7 @@ pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok());
-    ferrohub_shared::proxy_session::cookie_value(values, name)
+    ferrohub_shared::cookies::cookie_value(values, name)
 }
 
 /// The session the request's cookie names, if it is valid and unexpired.
