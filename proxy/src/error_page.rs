@@ -33,7 +33,10 @@ pub async fn respond(
     if let Some(base) = &state.config.error_target {
         match from_error_target(client, base, code, request_url).await {
             Ok(r) => return r,
-            Err(e) => tracing::error!("failed to get the custom error page: {e}"),
+            Err(e) => {
+                let cause = crate::forward::error_chain(e.as_ref());
+                tracing::error!("failed to get the custom error page: {cause}");
+            }
         }
     } else if let Some(dir) = &state.config.error_path {
         for name in [format!("{}.html", code.as_u16()), "error.html".to_owned()] {

@@ -336,7 +336,8 @@ fn caused_by_client_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+/// An error and its sources, joined with ": ", for one log line.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(err) = cur {

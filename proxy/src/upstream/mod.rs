@@ -12,7 +12,6 @@ mod conn;
 mod pool;
 mod wire;
 
-pub use body::Truncated;
 pub use conn::Conn;
 
 use crate::state::{Body, BoxError};
@@ -46,14 +45,15 @@ pub enum Answer {
 }
 
 /// Why a request got no answer to forward; [`UpstreamError::is_connect`] tells "target down"
-/// (503) from "target misbehaved" (502).
+/// (503) from "target misbehaved" (502). Messages leave the cause to the error's source, so a
+/// log line walking the chain says each thing once.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
     #[error("the target URL has no host")]
     NoHost,
-    #[error("cannot connect: {0}")]
+    #[error("cannot connect")]
     Connect(#[source] io::Error),
-    #[error("the connection failed: {0}")]
+    #[error("the connection failed")]
     Io(#[from] io::Error),
     #[error("the target closed the connection without answering")]
     Closed,
@@ -61,7 +61,7 @@ pub enum UpstreamError {
     Wire(#[from] WireError),
     #[error("the target switched protocols for a request that did not ask to")]
     UnaskedUpgrade,
-    #[error("reading the client's request body failed: {0}")]
+    #[error("reading the client's request body failed")]
     RequestBody(#[source] BoxError),
 }
 
@@ -134,7 +134,8 @@ impl Upstream {
             match exchange(&mut conn, &head, &mut body, chunked).await {
                 Ok(resp_head) => return self.answer(&parts, resp_head, conn, upgrade),
                 Err(Failed::Stale(e)) if reused && !has_body => {
-                    tracing::debug!(target = %parts.uri, "idle connection was closed ({e}); retrying");
+                    let cause = crate::forward::error_chain(&e);
+                    tracing::debug!(target = %parts.uri, "idle connection was closed ({cause}); retrying");
                 }
                 Err(Failed::Stale(e) | Failed::Other(e)) => return Err(e),
             }
