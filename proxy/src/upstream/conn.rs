@@ -61,7 +61,7 @@ impl Conn {
         Ok(Conn {
             key,
             stream,
-            buf: BytesMut::with_capacity(READ_CHUNK),
+            buf: BytesMut::new(),
         })
     }
 
@@ -75,6 +75,13 @@ impl Conn {
         };
         let mut probe = [0u8; 1];
         matches!(tcp.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+
+    /// Free the read buffer of a connection going idle; the next read allocates one again.
+    pub fn release_buffer(&mut self) {
+        if self.buf.is_empty() {
+            self.buf = BytesMut::new();
+        }
     }
 
     /// Read more into `buf`. `Ok(0)`: the target closed the connection.

@@ -34,10 +34,15 @@ impl Pool {
         None
     }
 
-    /// Keep a connection whose last exchange ended cleanly.
-    pub fn put(&self, conn: Conn) {
+    /// Keep a connection whose last exchange ended cleanly. Its read buffer is let go: idle
+    /// connections to many targets would otherwise each hold one.
+    pub fn put(&self, mut conn: Conn) {
+        conn.release_buffer();
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        let list = idle.entry(conn.key.clone()).or_default();
+        let list = match idle.get_mut(&conn.key) {
+            Some(list) => list,
+            None => idle.entry(conn.key.clone()).or_default(),
+        };
         if list.len() < MAX_IDLE_PER_TARGET {
             list.push((conn, Instant::now()));
         }
