@@ -12,31 +12,13 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 TOKEN=bench-admin-token-0123456789abcdef
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-need=()
-for p in wrk node-configurable-http-proxy curl; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-export NODE_PATH=/usr/share/nodejs:/usr/lib/nodejs
+source bench/lib.sh
+need_debs wrk node-configurable-http-proxy curl
 bash scripts/install-test-deps.sh >/dev/null
 echo "== building ferrohub (release)" >&2
 cargo build --release -q -p ferrohub -p ferrohub-proxy
+bench_scratch
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# Seconds from "start" until /hub/health answers 200.
 # Seconds from $1 (date +%s%N) until $2 answers 200. curl in a tight loop: a Python poller
 # spends ~0.15 s importing urllib, longer than ferrohub takes to start.
 time_to_healthy() {
@@ -66,7 +48,7 @@ run_wrk() {
     fi
     echo "$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.out") $(awk '$1 == "99%" {print $2}' "$work/wrk.out")"
 }
-rss_mib() { echo $(( $(awk '/^VmRSS/ {print $2}' "/proc/$1/status") / 1024 )); }
+rss_mib() { echo $(( $(rss_kib "$1") / 1024 )); }
 
 # --- ferrohub
 FH_PUBLIC=$(free_port); FH_HUB=$(free_port); FH_API=$(free_port)
