@@ -87,24 +87,8 @@ async fn raw_handshake(p: &TestProxy, path: &str, extra: &str) -> String {
     );
     let mut s = TcpStream::connect(p.public).await.unwrap();
     s.write_all(req.as_bytes()).await.unwrap();
-    let (head, mut body) = read_head(&mut s).await;
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("content-length:")
-                .map(|v| v.trim().parse().unwrap())
-        })
-        .unwrap_or(0);
-    let mut chunk = [0u8; 1024];
-    while body.len() < length {
-        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut chunk))
-            .await
-            .expect("the body within 5 s")
-            .unwrap();
-        assert!(n > 0, "the connection ended inside the body");
-        body.extend_from_slice(&chunk[..n]);
-    }
+    let (head, rest) = read_head(&mut s).await;
+    let body = read_body(&mut s, &head, rest).await;
     format!("{head}{}", String::from_utf8_lossy(&body))
 }
 

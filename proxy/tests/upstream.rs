@@ -6,34 +6,23 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::sync::atomic::Ordering;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 /// A target that answers each request on a connection with `answer` (raw bytes), then keeps
-/// the connection for the next request. Counts the connections it accepted.
-async fn scripted_counted(answer: &'static [u8]) -> (RawBackend, Arc<AtomicUsize>) {
-    let connections = Arc::new(AtomicUsize::new(0));
-    let counted = connections.clone();
-    let t = RawBackend::start(move |mut s: TcpStream| {
-        counted.fetch_add(1, Ordering::SeqCst);
-        async move {
-            loop {
-                let (head, _) = read_head(&mut s).await;
-                if head.is_empty() || s.write_all(answer).await.is_err() {
-                    return;
-                }
+/// the connection for the next request.
+async fn scripted(answer: &'static [u8]) -> RawBackend {
+    RawBackend::start(move |mut s: TcpStream| async move {
+        loop {
+            let (head, _) = read_head(&mut s).await;
+            if head.is_empty() || s.write_all(answer).await.is_err() {
+                return;
             }
         }
     })
-    .await;
-    (t, connections)
-}
-
-async fn scripted(answer: &'static [u8]) -> RawBackend {
-    scripted_counted(answer).await.0
+    .await
 }
 
 async fn proxy_to(target: &RawBackend) -> TestProxy {
@@ -44,7 +33,7 @@ async fn proxy_to(target: &RawBackend) -> TestProxy {
 
 #[tokio::test]
 async fn chunked_answers_arrive_whole_and_the_connection_is_reused() {
-    let (t, connections) = scripted_counted(
+    let t = scripted(
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
           5;note=x\r\nhello\r\n7\r\n, world\r\n0\r\nX-Trailer: 1\r\n\r\n",
     )
@@ -55,21 +44,16 @@ async fn chunked_answers_arrive_whole_and_the_connection_is_reused() {
         assert_eq!(r.status(), 200);
         assert_eq!(r.text().await.unwrap(), "hello, world");
     }
-    assert_eq!(connections.load(Ordering::SeqCst), 1);
+    assert_eq!(t.connections.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
 async fn a_body_delimited_by_close_arrives_whole() {
-    let connections = Arc::new(AtomicUsize::new(0));
-    let counted = connections.clone();
-    let t = RawBackend::start(move |mut s: TcpStream| {
-        counted.fetch_add(1, Ordering::SeqCst);
-        async move {
-            let _ = read_head(&mut s).await;
-            let _ = s
-                .write_all(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end")
-                .await;
-        }
+    let t = RawBackend::start(|mut s: TcpStream| async move {
+        let _ = read_head(&mut s).await;
+        let _ = s
+            .write_all(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end")
+            .await;
     })
     .await;
     let p = proxy_to(&t).await;
@@ -79,7 +63,7 @@ async fn a_body_delimited_by_close_arrives_whole() {
         assert_eq!(r.text().await.unwrap(), "until the end");
     }
     assert_eq!(
-        connections.load(Ordering::SeqCst),
+        t.connections.load(Ordering::SeqCst),
         2,
         "a connection whose body ended with its close cannot be reused"
     );
@@ -100,15 +84,14 @@ async fn interim_answers_are_skipped() {
 
 #[tokio::test]
 async fn head_answers_have_no_body_and_keep_the_connection() {
-    let (t, connections) =
-        scripted_counted(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n").await;
+    let t = scripted(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n").await;
     let p = proxy_to(&t).await;
     for _ in 0..3 {
         let r = p.http.head(p.url("/t/a")).send().await.unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["content-length"], "1000");
     }
-    assert_eq!(connections.load(Ordering::SeqCst), 1);
+    assert_eq!(t.connections.load(Ordering::SeqCst), 1);
 }
 
 /// A target that closes every connection after one answer without saying so, and reports
@@ -119,20 +102,7 @@ async fn closes_after_each_answer() -> (RawBackend, mpsc::UnboundedReceiver<()>)
         let closed = closed.clone();
         async move {
             let (head, rest) = read_head(&mut s).await;
-            let len: usize = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse().unwrap())
-                })
-                .unwrap_or(0);
-            let mut body = rest;
-            while body.len() < len {
-                let mut chunk = [0u8; 1024];
-                let n = s.read(&mut chunk).await.unwrap();
-                body.extend_from_slice(&chunk[..n]);
-            }
+            let body = read_body(&mut s, &head, rest).await;
             let answer = format!(
                 "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{}",
                 body.len() + 2,

@@ -220,6 +220,8 @@ async fn echo(name: &str, req: Request<Incoming>) -> Result<Response<Full<Bytes>
 /// A raw TCP backend running `handler` on each connection.
 pub struct RawBackend {
     pub addr: SocketAddr,
+    /// How many TCP connections the backend has accepted.
+    pub connections: Arc<AtomicUsize>,
     task: JoinHandle<()>,
 }
 
@@ -231,15 +233,22 @@ impl RawBackend {
     {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counter = connections.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
+                counter.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(handler(stream));
             }
         });
-        RawBackend { addr, task }
+        RawBackend {
+            addr,
+            connections,
+            task,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -278,6 +287,30 @@ pub async fn read_head(stream: &mut TcpStream) -> (String, Vec<u8>) {
         }
         buf.extend_from_slice(&chunk[..n]);
     }
+}
+
+/// The body that follows `head` on `stream`, by its `Content-Length` (none: empty); `rest` is
+/// what [`read_head`] read past the head.
+pub async fn read_body(stream: &mut TcpStream, head: &str, rest: Vec<u8>) -> Vec<u8> {
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = rest;
+    let mut chunk = [0u8; 1024];
+    while body.len() < length {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
+            .await
+            .expect("the body within 5 s")
+            .unwrap();
+        assert!(n > 0, "the connection ended inside the body");
+        body.extend_from_slice(&chunk[..n]);
+    }
+    body
 }
 
 /// Send `request` verbatim on a new connection and return the whole answer as text (the
