@@ -19,11 +19,10 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-/// The client at the other end of a connection, and its `X-Forwarded-For` value, worked out
+/// The client at the other end of a connection, as `X-Forwarded-For` names it: worked out
 /// once per connection rather than per request.
 #[derive(Clone)]
 pub struct Peer {
-    pub addr: SocketAddr,
     forwarded_for: HeaderValue,
 }
 
@@ -31,7 +30,6 @@ impl Peer {
     pub fn new(addr: SocketAddr) -> Peer {
         let ip = addr.ip().to_canonical().to_string();
         Peer {
-            addr,
             forwarded_for: HeaderValue::from_str(&ip).unwrap_or(HeaderValue::from_static("")),
         }
     }

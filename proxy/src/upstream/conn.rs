@@ -7,7 +7,6 @@ use rustls::pki_types::ServerName;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -166,9 +165,4 @@ impl AsyncWrite for Conn {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
     }
-}
-
-/// Shares the TLS settings of `--client-ssl-*` and `--insecure` with every worker's pool.
-pub fn tls_connector(config: Arc<rustls::ClientConfig>) -> TlsConnector {
-    TlsConnector::from(config)
 }

@@ -98,13 +98,14 @@ impl From<WireError> for Failed {
 }
 
 impl Upstream {
-    /// Call on the worker's runtime: the pool's sweeper runs there.
+    /// Call on the worker's runtime: the pool's sweeper runs there. `tls`: the settings of
+    /// `--client-ssl-*` and `--insecure`, shared by every worker.
     pub fn new(tls: Arc<rustls::ClientConfig>) -> Upstream {
         let pool = Arc::new(Pool::default());
         tokio::spawn(pool::sweep_until_dropped(Arc::downgrade(&pool)));
         Upstream {
             pool,
-            tls: conn::tls_connector(tls),
+            tls: TlsConnector::from(tls),
         }
     }
 
