@@ -195,34 +195,27 @@ fn empty() -> Body {
     Full::new(Bytes::new()).map_err(BoxError::from).boxed()
 }
 
-/// Remove the proxy session cookie from a request about to be forwarded, on every route: a
-/// target (a user's server) must never see a visitor's session, or it could replay it.
-pub fn strip_session_cookie(headers: &mut HeaderMap) {
-    let name = proxy_session::COOKIE;
-    let present = headers.get_all(header::COOKIE).iter().any(|v| {
-        v.as_bytes()
-            .windows(name.len())
-            .any(|w| w == name.as_bytes())
-    });
-    if !present {
-        return;
+/// A request's `Cookie` header value less the proxy session cookie, which is removed on every
+/// route before forwarding: a target (a user's server) must never see a visitor's session,
+/// or it could replay it. `None`: the value has no such cookie and goes as it is; `Some` of
+/// an empty value: it had nothing else, drop the header.
+pub fn without_session_cookie(value: &[u8]) -> Option<Vec<u8>> {
+    let name = proxy_session::COOKIE.as_bytes();
+    if !value.windows(name.len()).any(|w| w == name) {
+        return None;
     }
-    let kept: Vec<String> = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .map(str::trim)
-        .filter(|pair| !pair.is_empty())
-        .filter(|pair| pair.split_once('=').map_or(*pair, |(k, _)| k).trim() != name)
-        .map(str::to_owned)
-        .collect();
-    headers.remove(header::COOKIE);
-    if let Ok(v) = HeaderValue::from_str(&kept.join("; ")) {
-        if !kept.is_empty() {
-            headers.insert(header::COOKIE, v);
+    let mut kept = Vec::with_capacity(value.len());
+    for pair in value.split(|&b| b == b';').map(<[u8]>::trim_ascii) {
+        let key = pair.split(|&b| b == b'=').next().unwrap_or_default();
+        if pair.is_empty() || key.trim_ascii() == name {
+            continue;
         }
+        if !kept.is_empty() {
+            kept.extend_from_slice(b"; ");
+        }
+        kept.extend_from_slice(pair);
     }
+    Some(kept)
 }
 
 #[cfg(test)]
@@ -268,28 +261,21 @@ mod tests {
 
     #[test]
     fn the_session_cookie_is_stripped_and_others_kept() {
-        let mut h = HeaderMap::new();
-        h.append(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; ferrohub-proxy-session=p.s"),
+        let strip = |v: &str| without_session_cookie(v.as_bytes()).map(String::from_utf8);
+        assert_eq!(
+            strip("a=1; ferrohub-proxy-session=p.s;b=2"),
+            Some(Ok("a=1; b=2".into()))
         );
-        h.append(header::COOKIE, HeaderValue::from_static("b=2"));
-        strip_session_cookie(&mut h);
-        assert_eq!(h.get_all(header::COOKIE).iter().count(), 1);
-        assert_eq!(h[header::COOKIE], "a=1; b=2");
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::COOKIE,
-            HeaderValue::from_static("ferrohub-proxy-session=p.s"),
+        assert_eq!(strip("ferrohub-proxy-session=p.s"), Some(Ok(String::new())));
+        assert_eq!(
+            strip(" ferrohub-proxy-session =p.s; c"),
+            Some(Ok("c".into()))
         );
-        strip_session_cookie(&mut h);
-        assert!(!h.contains_key(header::COOKIE));
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::COOKIE,
-            HeaderValue::from_static("x=ferrohub-proxy-session"),
+        // The name as a value, or inside another name, is not the cookie.
+        assert_eq!(
+            strip("x=ferrohub-proxy-session"),
+            Some(Ok("x=ferrohub-proxy-session".into()))
         );
-        strip_session_cookie(&mut h);
-        assert_eq!(h[header::COOKIE], "x=ferrohub-proxy-session");
+        assert_eq!(strip("a=1; b=2"), None);
     }
 }

@@ -1,11 +1,13 @@
 //! Error pages for requests the proxy cannot forward (404 no route, 503 target down, ...):
 //! from `--error-target`, from `--error-path`, or a small built-in page.
 
+use crate::outgoing::Outgoing;
 use crate::state::{AppState, Body, BoxError};
-use crate::upstream::{Answer, Upstream};
+use crate::upstream::{Answer, Key, Upstream};
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
-use http::{Request, Response, StatusCode, Uri};
+use http::uri::Scheme;
+use http::{Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Empty, Full};
 use std::time::Duration;
 
@@ -76,18 +78,25 @@ async fn from_error_target(
     let url = error_target_url(base, code, request_url);
     tracing::debug!(%url, "requesting custom error page");
     let uri: Uri = url.as_str().parse()?;
-    let req = Request::get(uri).body(Empty::new().map_err(BoxError::from).boxed())?;
-    let Answer::Response(upstream) =
-        tokio::time::timeout(ERROR_TARGET_TIMEOUT, client.send(req, false)).await??
+    let key = Key {
+        https: uri.scheme() == Some(&Scheme::HTTPS),
+        authority: uri
+            .authority()
+            .ok_or("the error target has no host")?
+            .clone(),
+    };
+    let pq = uri.path_and_query().map_or("/", |p| p.as_str());
+    let req = Outgoing::get(key, pq);
+    let Answer::Response(head, body) =
+        tokio::time::timeout(ERROR_TARGET_TIMEOUT, client.send(&req, None, false)).await??
     else {
         return Err("the error target switched protocols".into());
     };
-    let (parts, body) = upstream.into_parts();
-    let mut resp = Response::new(body);
+    let mut resp = Response::new(body.boxed());
     *resp.status_mut() = code;
     // Only what describes the body travels; the status is ours, not the error page's.
     for name in [header::CONTENT_TYPE, header::CONTENT_ENCODING] {
-        if let Some(v) = parts.headers.get(&name) {
+        if let Some(v) = head.headers.get(&name) {
             resp.headers_mut().insert(name, v.clone());
         }
     }

@@ -2,38 +2,23 @@
 //! the upstream call through the pool, and which failure becomes which status.
 
 use crate::error_page::{self, Kind};
+use crate::outgoing::{Listed, Outgoing, Peer, Rewrite};
 use crate::routes::{path, Route};
 use crate::state::{AppState, Body, BoxError, Metrics, Worker};
-use crate::upstream::{Answer, Upstream};
+use crate::upstream::{Answer, Head, Upstream, UpstreamBody};
 use crate::{access, tcp_bridge, websocket};
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::{Request, Response, StatusCode, Uri, Version};
+use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body as _, Frame, Incoming, SizeHint};
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
-
-/// The client at the other end of a connection, as `X-Forwarded-For` names it: worked out
-/// once per connection rather than per request.
-#[derive(Clone)]
-pub struct Peer {
-    forwarded_for: HeaderValue,
-}
-
-impl Peer {
-    pub fn new(addr: SocketAddr) -> Peer {
-        let ip = addr.ip().to_canonical().to_string();
-        Peer {
-            forwarded_for: HeaderValue::from_str(&ip).unwrap_or(HeaderValue::from_static("")),
-        }
-    }
-}
 
 /// The hyper service of the public port. Never fails: every problem is a response.
 pub async fn handle(
@@ -45,6 +30,32 @@ pub async fn handle(
     let resp = proxy(&worker, &peer, req).await;
     worker.state.metrics.response(&method, resp.status());
     Ok(resp)
+}
+
+/// Where a request goes, by its path (and Host, with host routing).
+pub enum Destination<'p> {
+    /// To this route, with the path normalised (forward this one, not the raw path).
+    Route(Arc<Route>, Cow<'p, str>),
+    NoRoute,
+    /// The path does not decode (400).
+    BadPath,
+}
+
+pub fn destination<'p>(state: &AppState, path: &'p str, host: Option<&[u8]>) -> Destination<'p> {
+    // Look up and forward the same normalised path, so `..` cannot split the two.
+    let normalized = path::normalize(path);
+    let Ok(decoded) = path::percent_decode(&normalized) else {
+        return Destination::BadPath;
+    };
+    let segments = path::lookup_segments(&decoded);
+    let host = match state.config.host_routing {
+        true => host.and_then(request_host),
+        false => None,
+    };
+    match state.routes.lookup(host.as_deref(), &segments) {
+        Some(route) => Destination::Route(route, normalized),
+        None => Destination::NoRoute,
+    }
 }
 
 async fn proxy(worker: &Arc<Worker>, peer: &Peer, mut req: Request<Incoming>) -> Response<Body> {
@@ -63,20 +74,14 @@ async fn proxy(worker: &Arc<Worker>, peer: &Peer, mut req: Request<Incoming>) ->
         &state.metrics.requests_web
     });
 
-    // Look up and forward the same normalised path, so `..` cannot split the two.
-    let normalized = path::normalize(original.path());
-    let Ok(decoded) = path::percent_decode(&normalized) else {
-        return error_page::plain(StatusCode::BAD_REQUEST);
-    };
-    let segments = path::lookup_segments(&decoded);
-    let host = state
-        .config
-        .host_routing
-        .then(|| request_host(req.headers()))
-        .flatten();
-    let Some(route) = state.routes.lookup(host.as_deref(), &segments) else {
-        tracing::warn!(%url, "404: no route");
-        return error_page::respond(state, client, StatusCode::NOT_FOUND, kind, url).await;
+    let host = req.headers().get(header::HOST).map(HeaderValue::as_bytes);
+    let (route, normalized) = match destination(state, original.path(), host) {
+        Destination::Route(route, normalized) => (route, normalized),
+        Destination::BadPath => return error_page::plain(StatusCode::BAD_REQUEST),
+        Destination::NoRoute => {
+            tracing::warn!(%url, "404: no route");
+            return error_page::respond(state, client, StatusCode::NOT_FOUND, kind, url).await;
+        }
     };
     if let Some(rule) = &route.access {
         if let Err(refused) = access::check(state, rule, req.headers(), url, kind) {
@@ -86,25 +91,38 @@ async fn proxy(worker: &Arc<Worker>, peer: &Peer, mut req: Request<Incoming>) ->
     if tcp_bridge::is_bridged(&route) {
         return tcp_bridge::handle(worker, route, req).await;
     }
-    let Some(uri) = outgoing_uri(state, &route, &normalized, req.uri().query()) else {
-        return error_page::plain(StatusCode::BAD_REQUEST);
-    };
     let client_upgrade = is_ws.then(|| hyper::upgrade::on(&mut req));
     let (parts, body) = req.into_parts();
     // Most requests have no body; they need no timer.
-    let body: Body = match state.config.timeout {
-        Some(t) if !body.is_end_stream() => IdleTimeoutBody::new(body, t).boxed(),
-        _ => body.map_err(BoxError::from).boxed(),
+    let mut body: Option<Body> = match state.config.timeout {
+        _ if body.is_end_stream() => None,
+        Some(t) => Some(IdleTimeoutBody::new(body, t).boxed()),
+        None => Some(body.map_err(BoxError::from).boxed()),
     };
-    let mut out = Request::new(body);
-    *out.method_mut() = parts.method;
-    *out.uri_mut() = uri;
-    *out.version_mut() = Version::HTTP_11;
-    *out.headers_mut() = outgoing_headers(state, &route, parts.headers, peer, is_ws);
-    tracing::debug!(%url, target = %out.uri(), "proxy {}", if is_ws { "WS" } else { "WEB" });
+    let chunked = body.is_some() && !parts.headers.contains_key(header::CONTENT_LENGTH);
+    let rewrite = Rewrite {
+        config: &state.config,
+        route: &route,
+        peer,
+        websocket: is_ws,
+    };
+    let headers = || {
+        parts
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_bytes()))
+    };
+    let out = rewrite.request(
+        &parts.method,
+        &normalized,
+        original.query(),
+        headers,
+        chunked,
+    );
+    tracing::debug!(%url, target = %out.target(), "proxy {}", if is_ws { "WS" } else { "WEB" });
 
-    match send(state, client, out, client_upgrade.is_some()).await {
-        Ok(Answer::Response(resp)) => into_client_response(&route, resp),
+    match send(state, client, &out, body.as_mut(), client_upgrade.is_some()).await {
+        Ok(Answer::Response(head, body)) => into_client_response(&route, head, body),
         Ok(Answer::Upgraded(head, upstream)) => match client_upgrade {
             Some(client) => websocket::splice(worker, route, client, head, upstream),
             // `send` refuses a 101 to a request that did not ask for one; never forward it.
@@ -131,8 +149,8 @@ fn health() -> Response<Body> {
 }
 
 /// The request's host without its port, for host routing.
-fn request_host(headers: &HeaderMap) -> Option<String> {
-    let host = headers.get(header::HOST)?.to_str().ok()?;
+fn request_host(host: &[u8]) -> Option<String> {
+    let host = std::str::from_utf8(host).ok()?;
     let name = match host.strip_prefix('[') {
         Some(v6) => format!("[{}]", v6.split(']').next()?),
         None => host.split(':').next()?.to_owned(),
@@ -140,167 +158,36 @@ fn request_host(headers: &HeaderMap) -> Option<String> {
     Some(name)
 }
 
-/// The upstream URI: the target's path (unless `--no-prepend-path`), then the request's path
-/// (less the route's prefix with `--no-include-prefix`), then the queries of both.
-fn outgoing_uri(
-    state: &AppState,
-    route: &Route,
-    normalized: &str,
-    query: Option<&str>,
-) -> Option<Uri> {
-    let c = &state.config;
-    let rest = if c.include_prefix {
-        normalized.to_owned()
-    } else {
-        path::strip_segments(normalized, route.path_depth(c.host_routing))
-    };
-    let (base, base_query) = if c.prepend_path {
-        (route.target.path.as_str(), route.target.query.as_deref())
-    } else {
-        ("/", None)
-    };
-    let mut pq = path::join(base, &rest);
-    let queries: Vec<&str> = [base_query, query]
-        .into_iter()
-        .flatten()
-        .filter(|q| !q.is_empty())
+/// Drop a response's hop-by-hop headers, and any its `Connection` header names.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let listed = Listed::new(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())));
+    let gone: Vec<HeaderName> = headers
+        .keys()
+        .filter(|n| listed.is_hop_by_hop(n.as_str(), false))
+        .cloned()
         .collect();
-    if !queries.is_empty() {
-        pq.push('?');
-        pq.push_str(&queries.join("&"));
-    }
-    Uri::builder()
-        .scheme(route.target.scheme.clone())
-        .authority(route.target.authority.clone())
-        .path_and_query(pq)
-        .build()
-        .ok()
-}
-
-/// Headers that describe one connection, not the message (RFC 9110 section 7.6.1).
-const HOP_BY_HOP: [HeaderName; 6] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    HeaderName::from_static("proxy-connection"),
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-];
-
-/// Drop hop-by-hop headers, and any the `Connection` header names. A websocket handshake keeps
-/// `Connection: upgrade` and `Upgrade`, which are its point; otherwise `Upgrade` goes too.
-pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::try_from(n.trim()).ok())
-        .collect();
-    for n in named.iter().chain(&HOP_BY_HOP) {
-        if keep_upgrade && n == header::UPGRADE {
-            continue;
-        }
-        headers.remove(n);
-    }
-    if keep_upgrade {
-        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-    } else {
-        headers.remove(header::UPGRADE);
-    }
-}
-
-fn outgoing_headers(
-    state: &AppState,
-    route: &Route,
-    mut headers: HeaderMap,
-    peer: &Peer,
-    is_ws: bool,
-) -> HeaderMap {
-    let c = &state.config;
-    let tls = c.tls.public.is_some();
-    strip_hop_by_hop(&mut headers, is_ws);
-    access::strip_session_cookie(&mut headers);
-    if c.x_forward {
-        let host = headers.get(header::HOST).cloned();
-        let port = host
-            .as_ref()
-            .and_then(|h| h.to_str().ok())
-            .and_then(|h| {
-                h.rsplit_once(':')
-                    .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
-            })
-            .and_then(|(_, p)| HeaderValue::from_str(p).ok())
-            .unwrap_or(HeaderValue::from_static(if tls { "443" } else { "80" }));
-        let proto = match (is_ws, tls) {
-            (false, false) => "http",
-            (false, true) => "https",
-            (true, false) => "ws",
-            (true, true) => "wss",
-        };
-        // Append to what earlier proxies said, comma-separated, as http-proxy does.
-        append_forwarded(&mut headers, "x-forwarded-for", peer.forwarded_for.clone());
-        append_forwarded(&mut headers, "x-forwarded-port", port);
-        append_forwarded(
-            &mut headers,
-            "x-forwarded-proto",
-            HeaderValue::from_static(proto),
-        );
-        if let (false, Some(h)) = (headers.contains_key("x-forwarded-host"), host) {
-            headers.insert(HeaderName::from_static("x-forwarded-host"), h);
-        }
-    }
-    for (k, v) in &c.custom_headers {
-        headers.insert(k.clone(), v.clone());
-    }
-    if c.change_origin {
-        let a = &route.target.authority;
-        let default_port = if route.target.is_https() { 443 } else { 80 };
-        let host = if a.port_u16() == Some(default_port) {
-            a.host()
-        } else {
-            a.as_str()
-        };
-        if let Ok(v) = HeaderValue::from_str(host) {
-            headers.insert(header::HOST, v);
-        }
-    }
-    headers
-}
-
-fn append_forwarded(headers: &mut HeaderMap, name: &'static str, value: HeaderValue) {
-    let name = HeaderName::from_static(name);
-    if !headers.contains_key(&name) {
-        headers.insert(name, value);
-        return;
-    }
-    let before: Vec<&str> = headers
-        .get_all(&name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    let joined = format!("{},{}", before.join(", "), value.to_str().unwrap_or(""));
-    if let Ok(v) = HeaderValue::from_str(&joined) {
-        headers.insert(name, v);
+    for name in gone {
+        headers.remove(name);
     }
 }
 
 /// Send upstream and classify failures: nothing listening is 503 (CHP's "target down"), a
 /// peer that resets or speaks garbage is 502, no answer within `--proxy-timeout` is 504, and
 /// a client that stopped sending its body within `--timeout` is 408.
-async fn send(
+pub async fn send(
     state: &AppState,
     client: &Upstream,
-    req: Request<Body>,
+    req: &Outgoing,
+    body: Option<&mut Body>,
     upgrade: bool,
 ) -> Result<Answer, StatusCode> {
-    let target = req.uri().clone();
     let started = std::time::Instant::now();
-    let fut = client.send(req, upgrade);
+    let fut = client.send(req, body, upgrade);
     let result = match state.config.proxy_timeout {
         Some(t) => match tokio::time::timeout(t, fut).await {
             Ok(r) => r,
             Err(_) => {
+                let target = req.target();
                 tracing::error!(%target, "504: no answer within the proxy timeout");
                 return Err(StatusCode::GATEWAY_TIMEOUT);
             }
@@ -318,6 +205,7 @@ async fn send(
         } else {
             StatusCode::BAD_GATEWAY
         };
+        let target = req.target();
         tracing::error!(%target, "{}: {}", code.as_u16(), error_chain(&e));
         code
     })
@@ -346,15 +234,22 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     s
 }
 
-fn into_client_response(route: &Arc<Route>, resp: Response<Body>) -> Response<Body> {
-    let (mut parts, body) = resp.into_parts();
-    strip_hop_by_hop(&mut parts.headers, false);
-    // As CHP: only successful answers count as activity, so a flood of 404s or 503s does not
-    // keep an idle server looking busy.
-    if parts.status.as_u16() < 300 {
+fn into_client_response(route: &Route, head: Head, body: UpstreamBody) -> Response<Body> {
+    answered(route, head.status);
+    let mut resp = Response::new(body.boxed());
+    *resp.status_mut() = head.status;
+    *resp.version_mut() = head.version;
+    *resp.headers_mut() = head.headers;
+    strip_hop_by_hop(resp.headers_mut());
+    resp
+}
+
+/// A target answered a request to `route`. As CHP, only successful answers count as
+/// activity, so a flood of 404s or 503s does not keep an idle server looking busy.
+pub fn answered(route: &Route, status: StatusCode) {
+    if status.as_u16() < 300 {
         route.activity.touch();
     }
-    Response::from_parts(parts, body)
 }
 
 /// The client went quiet for longer than `--timeout` while sending its request body.
@@ -415,7 +310,7 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(
             header::CONNECTION,
-            HeaderValue::from_static("keep-alive, x-secret"),
+            HeaderValue::from_static("keep-alive, X-Secret"),
         );
         h.insert("x-secret", HeaderValue::from_static("1"));
         h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
@@ -425,46 +320,17 @@ mod tests {
         );
         h.insert(header::UPGRADE, HeaderValue::from_static("h2c"));
         h.insert(header::COOKIE, HeaderValue::from_static("a=b"));
-        strip_hop_by_hop(&mut h, false);
+        strip_hop_by_hop(&mut h);
         assert_eq!(h.len(), 1, "{h:?}");
         assert!(h.contains_key(header::COOKIE));
     }
 
     #[test]
-    fn a_websocket_handshake_keeps_its_upgrade() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::CONNECTION,
-            HeaderValue::from_static("keep-alive, Upgrade"),
-        );
-        h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-        strip_hop_by_hop(&mut h, true);
-        assert_eq!(h[header::CONNECTION], "upgrade");
-        assert_eq!(h[header::UPGRADE], "websocket");
-    }
-
-    #[test]
-    fn forwarded_values_append() {
-        let mut h = HeaderMap::new();
-        append_forwarded(
-            &mut h,
-            "x-forwarded-for",
-            HeaderValue::from_static("10.0.0.1"),
-        );
-        append_forwarded(
-            &mut h,
-            "x-forwarded-for",
-            HeaderValue::from_static("127.0.0.1"),
-        );
-        assert_eq!(h["x-forwarded-for"], "10.0.0.1,127.0.0.1");
-    }
-
-    #[test]
     fn hosts_lose_their_port() {
-        let mut h = HeaderMap::new();
-        h.insert(header::HOST, HeaderValue::from_static("Alice.example:8000"));
-        assert_eq!(request_host(&h).as_deref(), Some("Alice.example"));
-        h.insert(header::HOST, HeaderValue::from_static("[::1]:8000"));
-        assert_eq!(request_host(&h).as_deref(), Some("[::1]"));
+        assert_eq!(
+            request_host(b"Alice.example:8000").as_deref(),
+            Some("Alice.example")
+        );
+        assert_eq!(request_host(b"[::1]:8000").as_deref(), Some("[::1]"));
     }
 }

@@ -7,7 +7,9 @@
 //!   normalisation, targets, activity clocks, and [`routes::Routes`], the one handle that edits it.
 //! - [`persist`]: `--routes-file`, written atomically on every change.
 //! - [`api`]: CHP's REST API on the API port (and `/metrics` on the metrics port).
-//! - [`server`]: the public port's connections; [`forward`]: HTTP forwarding;
+//! - [`server`]: the public port's connections; [`plain`]: requests without a body, from
+//!   bytes to bytes; [`forward`]: HTTP forwarding through hyper (everything else);
+//!   [`outgoing`]: the request a target receives;
 //!   [`websocket`]: upgrades; [`tcp_bridge`]: websockets bridged to raw TCP (VNC) for routes
 //!   with `"ws_bridge": "tcp"`; [`error_page`]: what failed requests get.
 //! - [`tls`]: `--ssl-*`, `--api-ssl-*` and `--client-ssl-*`; [`metrics`]: `/metrics`.
@@ -15,7 +17,8 @@
 //!   hub's signed proxy session cookie); [`revoked`]: sessions ended at logout.
 //! - [`state`]: what all of them share.
 //!
-//! A request flows: `server` → `forward` (normalise, look up, rewrite, send through the pool)
+//! A request flows: `server` → `plain` or `forward` (normalise, look up, rewrite with
+//! `outgoing`, send through the pool)
 //! → `access` on a private route → `websocket` when the upstream switches protocols (or `tcp_bridge` on a bridged route)
 //! → activity on the route.
 
@@ -27,7 +30,9 @@ pub mod config;
 pub mod error_page;
 pub mod forward;
 pub mod metrics;
+pub mod outgoing;
 pub mod persist;
+pub mod plain;
 pub mod revoked;
 pub mod routes;
 pub mod server;

@@ -1,7 +1,9 @@
 //! The public port: an accept loop that hands each client connection to one of the workers,
 //! and the workers, threads that each run a single-threaded tokio runtime serving their
-//! connections (one hyper HTTP/1 connection per client, with the limits that protect us from
-//! bad clients) through their own upstream pool, and a graceful stop.
+//! connections through their own upstream pool, and a graceful stop. A connection starts on
+//! the plain path (`plain`: requests without a body, straight from bytes to bytes) and moves
+//! to hyper (with the limits that protect us from bad clients) at its first request that is
+//! anything else.
 //!
 //! Why workers rather than one multi-threaded runtime: a proxied request is several tasks
 //! (the client connection, the upstream connection, the response body) waking each other; on
@@ -10,6 +12,8 @@
 
 use crate::forward;
 use crate::metrics::ClientBytes;
+use crate::outgoing::Peer;
+use crate::plain::{self, Replay};
 use crate::state::{AppState, Worker};
 use crate::tap::Tap;
 use crate::tls::HANDSHAKE_TIMEOUT;
@@ -134,6 +138,9 @@ async fn work(
     let (alive, mut all_done) = mpsc::channel::<()>(1);
     let worker = Worker::new(state.clone(), alive);
     let mut shutdown = state.shutdown.clone();
+    // The worker's own copy of the stop signal: connections wait on it between requests, and
+    // a signal only this thread's tasks watch costs no cross-thread traffic to wait on.
+    let (stop, stopping) = watch::channel(false);
     loop {
         tokio::select! {
             _ = crate::state::stopped(&mut shutdown) => break,
@@ -147,7 +154,7 @@ async fn work(
                         continue;
                     }
                 };
-                let (worker, shutdown) = (worker.clone(), shutdown.clone());
+                let (worker, shutdown) = (worker.clone(), stopping.clone());
                 let tls = tls.clone();
                 tokio::spawn(async move {
                     let _held = held;
@@ -165,6 +172,7 @@ async fn work(
             }
         }
     }
+    let _ = stop.send(true);
     drop(incoming);
     drop(worker);
     if tokio::time::timeout(GRACE, all_done.recv()).await.is_err() {
@@ -189,23 +197,29 @@ async fn connection(
 ) {
     let state = worker.state.clone();
     let c = &state.config;
-    // hyper's header-read timeout also runs while a keep-alive connection waits for its next
+    // The header-read timeout also runs while a keep-alive connection waits for its next
     // request, so it is both CHP's keep-alive timeout and the slow-header (slowloris) limit.
     let head_timeout = match c.timeout {
         Some(t) => t.min(c.keep_alive_timeout),
         None => c.keep_alive_timeout,
     };
+    let peer = Peer::new(remote);
+    let mut stream = Tap::new(stream, ClientBytes(state.clone()));
+    let mut plain = plain::Conn::new(&worker, &peer, head_timeout);
+    let read = match plain.serve(&mut stream, &mut shutdown).await {
+        plain::Next::Close => return,
+        plain::Next::Hyper => std::mem::take(&mut plain.buf),
+    };
+    drop(plain);
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(head_timeout)
         .max_header_size(MAX_HEADER_BYTES)
         .keep_alive(true);
-    let peer = forward::Peer::new(remote);
     let svc = service_fn(move |req| forward::handle(worker.clone(), peer.clone(), req));
-    let stream = Tap::new(stream, ClientBytes(state.clone()));
     let conn = builder
-        .serve_connection(TokioIo::new(stream), svc)
+        .serve_connection(TokioIo::new(Replay::new(read, stream)), svc)
         .with_upgrades();
     tokio::pin!(conn);
     let result = tokio::select! {

@@ -32,12 +32,14 @@ enum Left {
 pub struct Truncated;
 
 impl UpstreamBody {
-    /// `framing` must not be [`Framing::Empty`]: such a response has no body to read.
+    /// The body of a response framed by `framing` on `conn`, which goes back to `pool` once
+    /// the body is read if `keep_alive`.
     pub fn new(conn: Conn, framing: Framing, pool: Weak<Pool>, keep_alive: bool) -> Self {
         let left = match framing {
+            Framing::Empty => Left::Bytes(0),
             Framing::Length(n) => Left::Bytes(n),
             Framing::Chunked => Left::Chunked(Chunked::Size),
-            Framing::Empty | Framing::UntilClose => Left::UntilClose,
+            Framing::UntilClose => Left::UntilClose,
         };
         let keep_alive = keep_alive && !matches!(left, Left::UntilClose);
         let mut body = UpstreamBody {

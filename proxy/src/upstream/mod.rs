@@ -12,22 +12,21 @@ mod conn;
 mod pool;
 mod wire;
 
-pub use conn::Conn;
+pub use body::UpstreamBody;
+pub use conn::{Conn, Key};
+pub use wire::Head;
 
+use crate::outgoing::Outgoing;
 use crate::state::{Body, BoxError};
 use bytes::{BufMut, BytesMut};
-use conn::Key;
-use http::header;
-use http::request::Parts;
-use http::{Request, Response};
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Body as _;
+use http::Response;
+use http_body_util::BodyExt;
 use pool::Pool;
 use std::io;
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 use tokio_rustls::TlsConnector;
-use wire::{Framing, WireError};
+use wire::WireError;
 
 /// One worker's client for targets.
 pub struct Upstream {
@@ -37,8 +36,8 @@ pub struct Upstream {
 
 /// What a target answered.
 pub enum Answer {
-    /// An ordinary response; its body streams from the target.
-    Response(Response<Body>),
+    /// An ordinary response: its head, and its body, which streams from the target.
+    Response(Head, UpstreamBody),
     /// The target accepted an upgrade (101): its head, and the connection, which is now a
     /// byte stream (websocket frames).
     Upgraded(Response<()>, Conn),
@@ -49,8 +48,6 @@ pub enum Answer {
 /// log line walking the chain says each thing once.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
-    #[error("the target URL has no host")]
-    NoHost,
     #[error("cannot connect")]
     Connect(#[source] io::Error),
     #[error("the connection failed")]
@@ -67,7 +64,7 @@ pub enum UpstreamError {
 
 impl UpstreamError {
     pub fn is_connect(&self) -> bool {
-        matches!(self, UpstreamError::Connect(_) | UpstreamError::NoHost)
+        matches!(self, UpstreamError::Connect(_))
     }
 }
 
@@ -109,34 +106,33 @@ impl Upstream {
         }
     }
 
-    /// Send `req` (its URI absolute: scheme and authority pick the connection) and read the
-    /// response head. A 101 is only accepted when `upgrade` is set.
-    pub async fn send(&self, req: Request<Body>, upgrade: bool) -> Result<Answer, UpstreamError> {
-        let (parts, mut body) = req.into_parts();
-        let key = Key {
-            https: parts.uri.scheme() == Some(&http::uri::Scheme::HTTPS),
-            authority: parts.uri.authority().ok_or(UpstreamError::NoHost)?.clone(),
-        };
-        let has_body = !body.is_end_stream();
-        let chunked = has_body && !parts.headers.contains_key(header::CONTENT_LENGTH);
-        let head = wire::encode_head(&parts.method, &parts.uri, &parts.headers, chunked);
+    /// Send `req` (and `body`, if the request has one) and read the response head. A 101 is
+    /// only accepted when `upgrade` is set.
+    pub async fn send(
+        &self,
+        req: &Outgoing,
+        mut body: Option<&mut Body>,
+        upgrade: bool,
+    ) -> Result<Answer, UpstreamError> {
+        let has_body = body.is_some();
         // A request with a body cannot be sent twice, so its idle connection is checked first.
-        let mut idle = self.pool.take(&key, has_body);
+        let mut idle = self.pool.take(&req.key, has_body);
         loop {
             let (mut conn, reused) = match idle.take() {
                 Some(c) => (c, true),
                 None => (
-                    Conn::open(key.clone(), &self.tls)
+                    Conn::open(req.key.clone(), &self.tls)
                         .await
                         .map_err(UpstreamError::Connect)?,
                     false,
                 ),
             };
-            match exchange(&mut conn, &head, &mut body, chunked).await {
-                Ok(resp_head) => return self.answer(&parts, resp_head, conn, upgrade),
+            match exchange(&mut conn, req, body.as_deref_mut()).await {
+                Ok(head) => return self.answer(req, head, conn, upgrade),
                 Err(Failed::Stale(e)) if reused && !has_body => {
                     let cause = crate::forward::error_chain(&e);
-                    tracing::debug!(target = %parts.uri, "idle connection was closed ({cause}); retrying");
+                    let target = req.target();
+                    tracing::debug!(%target, "idle connection was closed ({cause}); retrying");
                 }
                 Err(Failed::Stale(e) | Failed::Other(e)) => return Err(e),
             }
@@ -145,8 +141,8 @@ impl Upstream {
 
     fn answer(
         &self,
-        req: &Parts,
-        mut head: wire::Head,
+        req: &Outgoing,
+        mut head: Head,
         conn: Conn,
         upgrade: bool,
     ) -> Result<Answer, UpstreamError> {
@@ -161,19 +157,8 @@ impl Upstream {
         }
         let framing = wire::framing(&req.method, &mut head)?;
         let keep_alive = head.keeps_alive();
-        let body: Body = if framing == Framing::Empty {
-            if keep_alive && conn.buf.is_empty() {
-                self.pool.put(conn);
-            }
-            Empty::new().map_err(BoxError::from).boxed()
-        } else {
-            body::UpstreamBody::new(conn, framing, Arc::downgrade(&self.pool), keep_alive).boxed()
-        };
-        let mut resp = Response::new(body);
-        *resp.status_mut() = head.status;
-        *resp.version_mut() = head.version;
-        *resp.headers_mut() = head.headers;
-        Ok(Answer::Response(resp))
+        let body = UpstreamBody::new(conn, framing, Arc::downgrade(&self.pool), keep_alive);
+        Ok(Answer::Response(head, body))
     }
 }
 
@@ -181,15 +166,14 @@ impl Upstream {
 /// skipping interim answers (100 Continue, 103 Early Hints).
 async fn exchange(
     conn: &mut Conn,
-    head: &[u8],
-    body: &mut Body,
-    chunked: bool,
-) -> Result<wire::Head, Failed> {
-    if let Err(e) = conn.write_all(head).await {
+    req: &Outgoing,
+    body: Option<&mut Body>,
+) -> Result<Head, Failed> {
+    if let Err(e) = conn.write_all(&req.head).await {
         return Err(Failed::Stale(e.into()));
     }
-    if !body.is_end_stream() {
-        send_body(conn, body, chunked).await?;
+    if let Some(body) = body {
+        send_body(conn, body, req.chunked).await?;
     }
     let mut heard = false;
     loop {

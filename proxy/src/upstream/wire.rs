@@ -1,10 +1,9 @@
-//! HTTP/1.1 on the upstream side, without I/O: the request head we write, the response head
-//! we parse, how the response body is delimited (RFC 9112 section 6.3), and a chunked decoder
+//! HTTP/1.1 on the upstream side, without I/O: the response head we parse, how the response body is delimited (RFC 9112 section 6.3), and a chunked decoder
 //! that works on the bytes already read.
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::{Method, StatusCode, Uri, Version};
+use http::{Method, StatusCode, Version};
 
 /// A response head larger than this is refused (502): no sane server sends one, and it bounds
 /// what one upstream can make us buffer.
@@ -28,37 +27,6 @@ pub enum WireError {
     BadLength,
     #[error("a chunk of the chunked body is malformed")]
     BadChunk,
-}
-
-/// Write the request line and headers. `Host` is added from the target when the client sent
-/// none (HTTP/1.0 clients may not). `chunked`: the body follows in chunked encoding.
-pub fn encode_head(method: &Method, uri: &Uri, headers: &HeaderMap, chunked: bool) -> Vec<u8> {
-    let pq = uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut out = Vec::with_capacity(256 + headers.len() * 48);
-    out.extend_from_slice(method.as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(pq.as_bytes());
-    out.extend_from_slice(b" HTTP/1.1\r\n");
-    if !headers.contains_key(header::HOST) {
-        if let Some(a) = uri.authority() {
-            line(&mut out, "host", a.as_str().as_bytes());
-        }
-    }
-    for (name, value) in headers {
-        line(&mut out, name.as_str(), value.as_bytes());
-    }
-    if chunked {
-        out.extend_from_slice(b"transfer-encoding: chunked\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
-    out
-}
-
-fn line(out: &mut Vec<u8>, name: &str, value: &[u8]) {
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value);
-    out.extend_from_slice(b"\r\n");
 }
 
 /// A parsed response head.
@@ -295,23 +263,6 @@ mod tests {
     fn head(raw: &str) -> Head {
         let mut buf = BytesMut::from(raw);
         parse_head(&mut buf).unwrap().unwrap()
-    }
-
-    #[test]
-    fn encodes_a_request_head_with_host_from_the_target() {
-        let mut h = HeaderMap::new();
-        h.insert("x-a", HeaderValue::from_static("1"));
-        let uri: Uri = "http://127.0.0.1:8000/user/a/?x=1".parse().unwrap();
-        let out = encode_head(&Method::GET, &uri, &h, false);
-        assert_eq!(
-            out,
-            b"GET /user/a/?x=1 HTTP/1.1\r\nhost: 127.0.0.1:8000\r\nx-a: 1\r\n\r\n"
-        );
-        h.insert(header::HOST, HeaderValue::from_static("hub.example"));
-        let out = String::from_utf8(encode_head(&Method::POST, &uri, &h, true)).unwrap();
-        assert!(out.contains("host: hub.example\r\n"), "{out}");
-        assert!(!out.contains("127.0.0.1"), "{out}");
-        assert!(out.ends_with("transfer-encoding: chunked\r\n\r\n"), "{out}");
     }
 
     #[test]
