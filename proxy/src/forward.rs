@@ -5,7 +5,7 @@ use crate::error_page::{self, Kind};
 use crate::outgoing::{Listed, Outgoing, Peer, Rewrite};
 use crate::routes::{path, Route};
 use crate::state::{AppState, Body, BoxError, Metrics, Worker};
-use crate::upstream::{Answer, Head, Upstream, UpstreamBody};
+use crate::upstream::{Answer, Head, UpstreamBody};
 use crate::{access, tcp_bridge, websocket};
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -28,7 +28,7 @@ pub async fn handle(
 ) -> Result<Response<Body>, Infallible> {
     let method = req.method().clone();
     let resp = proxy(&worker, &peer, req).await;
-    worker.state.metrics.response(&method, resp.status());
+    worker.traffic.response(&method, resp.status());
     Ok(resp)
 }
 
@@ -69,9 +69,9 @@ async fn proxy(worker: &Arc<Worker>, peer: &Peer, mut req: Request<Incoming>) ->
     let is_ws = websocket::is_upgrade(req.headers());
     let kind = if is_ws { Kind::Ws } else { Kind::Web };
     Metrics::inc(if is_ws {
-        &state.metrics.requests_ws
+        &worker.traffic.requests_ws
     } else {
-        &state.metrics.requests_web
+        &worker.traffic.requests_web
     });
 
     let host = req.headers().get(header::HOST).map(HeaderValue::as_bytes);
@@ -121,17 +121,14 @@ async fn proxy(worker: &Arc<Worker>, peer: &Peer, mut req: Request<Incoming>) ->
     );
     tracing::debug!(%url, target = %out.target(), "proxy {}", if is_ws { "WS" } else { "WEB" });
 
-    match send(state, client, &out, body.as_mut(), client_upgrade.is_some()).await {
+    match send(worker, &out, body.as_mut(), client_upgrade.is_some()).await {
         Ok(Answer::Response(head, body)) => into_client_response(&route, head, body),
         Ok(Answer::Upgraded(head, upstream)) => match client_upgrade {
             Some(client) => websocket::splice(worker, route, client, head, upstream),
             // `send` refuses a 101 to a request that did not ask for one; never forward it.
             None => error_page::plain(StatusCode::BAD_GATEWAY),
         },
-        Err(code) => {
-            Metrics::inc(&state.metrics.upstream_errors);
-            error_page::respond(state, client, code, kind, url).await
-        }
+        Err(code) => error_page::respond(state, client, code, kind, url).await,
     }
 }
 
@@ -171,22 +168,22 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-/// Send upstream and classify failures: nothing listening is 503 (CHP's "target down"), a
+/// Send upstream, count failures and classify them: nothing listening is 503 (CHP's "target down"), a
 /// peer that resets or speaks garbage is 502, no answer within `--proxy-timeout` is 504, and
 /// a client that stopped sending its body within `--timeout` is 408.
 pub async fn send(
-    state: &AppState,
-    client: &Upstream,
+    worker: &Worker,
     req: &Outgoing,
     body: Option<&mut Body>,
     upgrade: bool,
 ) -> Result<Answer, StatusCode> {
     let started = std::time::Instant::now();
-    let fut = client.send(req, body, upgrade);
-    let result = match state.config.proxy_timeout {
+    let fut = worker.upstream.send(req, body, upgrade);
+    let result = match worker.state.config.proxy_timeout {
         Some(t) => match tokio::time::timeout(t, fut).await {
             Ok(r) => r,
             Err(_) => {
+                Metrics::inc(&worker.traffic.upstream_errors);
                 let target = req.target();
                 tracing::error!(%target, "504: no answer within the proxy timeout");
                 return Err(StatusCode::GATEWAY_TIMEOUT);
@@ -195,9 +192,10 @@ pub async fn send(
         None => fut.await,
     };
     if result.is_ok() {
-        state.metrics.upstream_answered(started.elapsed());
+        worker.traffic.upstream_answered(started.elapsed());
     }
     result.map_err(|e| {
+        Metrics::inc(&worker.traffic.upstream_errors);
         let code = if e.is_connect() {
             StatusCode::SERVICE_UNAVAILABLE
         } else if caused_by_client_timeout(&e) {

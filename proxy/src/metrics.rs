@@ -8,7 +8,9 @@
 //! `ferrohub_proxy_`.
 //!
 //! Everything is a relaxed atomic, bumped on the request path without locks; `render` reads
-//! them without a consistent snapshot, which scrapes do not need.
+//! them without a consistent snapshot, which scrapes do not need. The counters every request
+//! moves are kept per worker thread ([`Traffic`]) and added up when scraped: one shared set
+//! had both workers fight over the same cache lines several times per request.
 
 use crate::state::AppState;
 use crate::tap::Observer;
@@ -18,6 +20,7 @@ use axum::response::Response;
 use http::{Method, StatusCode};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// Methods counted by name in `ferrohub_proxy_responses_total`; others count as `other`.
@@ -37,16 +40,28 @@ const LATENCY_BUCKETS: [f64; 14] = [
 
 #[derive(Debug, Default)]
 pub struct Metrics {
+    /// Each worker's [`Traffic`] (and any taken elsewhere): the public port's counters.
+    traffic: Mutex<Vec<Arc<Traffic>>>,
+    /// Websockets spliced to their upstream, open now.
+    pub websockets_open: AtomicI64,
+    /// Websockets bridged to raw TCP (`"ws_bridge": "tcp"` routes), open now.
+    pub tcp_bridges_open: AtomicI64,
+    /// Answers of the API port by exact status (CHP's `requests_api`).
+    api_by_status: StatusCounters,
+    api_route_get: AtomicU64,
+    api_route_add: AtomicU64,
+    api_route_delete: AtomicU64,
+}
+
+/// The public port's counters that requests move, one set per worker thread.
+#[derive(Debug, Default)]
+pub struct Traffic {
     /// CHP's `requests_web`: HTTP requests on the public port.
     pub requests_web: AtomicU64,
     /// CHP's `requests_ws`: websocket handshakes on the public port.
     pub requests_ws: AtomicU64,
     /// Upstream failures (connect, reset, garbage, timeout).
     pub upstream_errors: AtomicU64,
-    /// Websockets spliced to their upstream, open now.
-    pub websockets_open: AtomicI64,
-    /// Websockets bridged to raw TCP (`"ws_bridge": "tcp"` routes), open now.
-    pub tcp_bridges_open: AtomicI64,
     /// Bytes read from and written to clients of the public port (after TLS): request and
     /// response heads and bodies, and websocket traffic.
     pub client_bytes_in: AtomicU64,
@@ -56,18 +71,9 @@ pub struct Metrics {
     /// Answers of the public port by method (index into [`METHODS`], then `other`) and class.
     by_method_class: [[AtomicU64; 5]; METHODS.len() + 1],
     upstream_latency: Histogram,
-    /// Answers of the API port by exact status (CHP's `requests_api`).
-    api_by_status: StatusCounters,
-    api_route_get: AtomicU64,
-    api_route_add: AtomicU64,
-    api_route_delete: AtomicU64,
 }
 
-impl Metrics {
-    pub fn inc(counter: &AtomicU64) {
-        counter.fetch_add(1, Relaxed);
-    }
-
+impl Traffic {
     /// One answer of the public port.
     pub fn response(&self, method: &Method, status: StatusCode) {
         self.by_status.inc(status);
@@ -82,6 +88,55 @@ impl Metrics {
     /// How long an upstream took to answer with its response head.
     pub fn upstream_answered(&self, took: Duration) {
         self.upstream_latency.observe(took);
+    }
+
+    /// Add these counts to `total`.
+    fn add_to(&self, total: &Traffic) {
+        let add = |from: &AtomicU64, to: &AtomicU64| {
+            to.fetch_add(from.load(Relaxed), Relaxed);
+        };
+        add(&self.requests_web, &total.requests_web);
+        add(&self.requests_ws, &total.requests_ws);
+        add(&self.upstream_errors, &total.upstream_errors);
+        add(&self.client_bytes_in, &total.client_bytes_in);
+        add(&self.client_bytes_out, &total.client_bytes_out);
+        for (from, to) in self.by_status.0.iter().zip(&total.by_status.0) {
+            add(from, to);
+        }
+        let rows = self.by_method_class.iter().zip(&total.by_method_class);
+        for (from, to) in rows.flat_map(|(f, t)| f.iter().zip(t)) {
+            add(from, to);
+        }
+        let (h, t) = (&self.upstream_latency, &total.upstream_latency);
+        for (from, to) in h.buckets.iter().zip(&t.buckets) {
+            add(from, to);
+        }
+        add(&h.count, &t.count);
+        add(&h.sum_nanos, &t.sum_nanos);
+    }
+}
+
+impl Metrics {
+    pub fn inc(counter: &AtomicU64) {
+        counter.fetch_add(1, Relaxed);
+    }
+
+    /// A new set of traffic counters, counted in every scrape: one per worker thread.
+    pub fn traffic(&self) -> Arc<Traffic> {
+        let shard = Arc::new(Traffic::default());
+        let mut all = self.traffic.lock().unwrap_or_else(PoisonError::into_inner);
+        all.push(shard.clone());
+        shard
+    }
+
+    /// Every worker's traffic, added up.
+    fn traffic_total(&self) -> Traffic {
+        let total = Traffic::default();
+        let all = self.traffic.lock().unwrap_or_else(PoisonError::into_inner);
+        for shard in all.iter() {
+            shard.add_to(&total);
+        }
+        total
     }
 
     /// One answer of the API port; `method` and `status` also feed CHP's per-operation counts
@@ -101,19 +156,21 @@ impl Metrics {
     pub fn render(&self, routes: usize) -> String {
         let mut out = String::with_capacity(4096);
         let get = |c: &AtomicU64| c.load(Relaxed);
+        let traffic = self.traffic_total();
         counter(
             &mut out,
             "requests_web",
             "Count of web requests",
-            get(&self.requests_web),
+            get(&traffic.requests_web),
         );
         counter(
             &mut out,
             "requests_ws",
             "Count of websocket requests",
-            get(&self.requests_ws),
+            get(&traffic.requests_ws),
         );
-        self.by_status
+        traffic
+            .by_status
             .render(&mut out, "requests_proxy", "Count of proxy requests");
         self.api_by_status
             .render(&mut out, "requests_api", "Count of API requests");
@@ -143,7 +200,7 @@ impl Metrics {
             "counter",
             "Answers of the public port by method and status class",
         );
-        for (i, row) in self.by_method_class.iter().enumerate() {
+        for (i, row) in traffic.by_method_class.iter().enumerate() {
             let method = METHODS.get(i).map_or("other", |m| m.as_str());
             for (c, n) in row.iter().enumerate() {
                 let n = get(n);
@@ -156,7 +213,7 @@ impl Metrics {
                 }
             }
         }
-        self.upstream_latency.render(
+        traffic.upstream_latency.render(
             &mut out,
             "ferrohub_proxy_upstream_latency_seconds",
             "Time from sending a request upstream to its response head",
@@ -165,19 +222,19 @@ impl Metrics {
             &mut out,
             "ferrohub_proxy_upstream_errors_total",
             "Upstream failures: refused, reset, garbage or timed out",
-            get(&self.upstream_errors),
+            get(&traffic.upstream_errors),
         );
         counter(
             &mut out,
             "ferrohub_proxy_received_bytes_total",
             "Bytes read from clients of the public port (after TLS)",
-            get(&self.client_bytes_in),
+            get(&traffic.client_bytes_in),
         );
         counter(
             &mut out,
             "ferrohub_proxy_sent_bytes_total",
             "Bytes written to clients of the public port (after TLS)",
-            get(&self.client_bytes_out),
+            get(&traffic.client_bytes_out),
         );
         gauge(
             &mut out,
@@ -344,17 +401,17 @@ pub async fn count_api(State(state): State<AppState>, req: Request, next: Next) 
     resp
 }
 
-/// Counts the bytes through a client connection of the public port (see [`Tap`]). It holds
-/// the state (not just the counters) because upgraded connections outlive the request.
-pub struct ClientBytes(pub AppState);
+/// Counts the bytes through a client connection of the public port (see [`Tap`]) in its
+/// worker's traffic.
+pub struct ClientBytes(pub Arc<Traffic>);
 
 impl Observer for ClientBytes {
     fn read(&self, n: usize) {
-        self.0.metrics.client_bytes_in.fetch_add(n as u64, Relaxed);
+        self.0.client_bytes_in.fetch_add(n as u64, Relaxed);
     }
 
     fn wrote(&self, n: usize) {
-        self.0.metrics.client_bytes_out.fetch_add(n as u64, Relaxed);
+        self.0.client_bytes_out.fetch_add(n as u64, Relaxed);
     }
 }
 
@@ -365,24 +422,28 @@ mod tests {
     #[test]
     fn renders_chps_names_and_ours() {
         let m = Metrics::default();
-        Metrics::inc(&m.requests_web);
-        m.response(&Method::GET, StatusCode::OK);
-        m.response(
+        // Two workers' counts add up.
+        let (a, b) = (m.traffic(), m.traffic());
+        Metrics::inc(&a.requests_web);
+        Metrics::inc(&b.requests_web);
+        a.response(&Method::GET, StatusCode::OK);
+        b.response(&Method::GET, StatusCode::OK);
+        a.response(
             &Method::from_bytes(b"PROPFIND").unwrap(),
             StatusCode::NOT_FOUND,
         );
         m.api_response(&Method::POST, StatusCode::CREATED);
         m.api_response(&Method::DELETE, StatusCode::NOT_FOUND);
-        m.upstream_answered(Duration::from_millis(3));
+        b.upstream_answered(Duration::from_millis(3));
         let text = m.render(2);
         for line in [
-            "requests_web 1",
-            "requests_proxy{status=\"200\"} 1",
+            "requests_web 2",
+            "requests_proxy{status=\"200\"} 2",
             "requests_api{status=\"201\"} 1",
             "api_route_add 1",
             "api_route_delete 1",
             "api_route_get 0",
-            "ferrohub_proxy_responses_total{method=\"GET\",code=\"2xx\"} 1",
+            "ferrohub_proxy_responses_total{method=\"GET\",code=\"2xx\"} 2",
             "ferrohub_proxy_responses_total{method=\"other\",code=\"4xx\"} 1",
             "ferrohub_proxy_upstream_latency_seconds_bucket{le=\"0.0025\"} 0",
             "ferrohub_proxy_upstream_latency_seconds_bucket{le=\"0.005\"} 1",

@@ -204,7 +204,7 @@ async fn connection(
         None => c.keep_alive_timeout,
     };
     let peer = Peer::new(remote);
-    let mut stream = Tap::new(stream, ClientBytes(state.clone()));
+    let mut stream = Tap::new(stream, ClientBytes(worker.traffic.clone()));
     let mut plain = plain::Conn::new(&worker, &peer, head_timeout);
     let read = match plain.serve(&mut stream, &mut shutdown).await {
         plain::Next::Close => return,

@@ -11,7 +11,7 @@ use http_body_util::combinators::BoxBody;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
-pub use crate::metrics::Metrics;
+pub use crate::metrics::{Metrics, Traffic};
 
 /// Any error a body can fail with.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -27,6 +27,8 @@ pub type Body = BoxBody<Bytes, BoxError>;
 pub struct Worker {
     pub state: AppState,
     pub upstream: Upstream,
+    /// This worker's share of the public port's counters.
+    pub traffic: Arc<Traffic>,
     /// Closes its channel once the last `Arc<Worker>` is dropped.
     _alive: mpsc::Sender<()>,
 }
@@ -35,9 +37,11 @@ impl Worker {
     /// Call on the worker's own runtime: connections the pool opens run there.
     pub fn new(state: AppState, alive: mpsc::Sender<()>) -> Arc<Worker> {
         let upstream = Upstream::new(state.upstream_tls.clone());
+        let traffic = state.metrics.traffic();
         Arc::new(Worker {
             state,
             upstream,
+            traffic,
             _alive: alive,
         })
     }

@@ -84,7 +84,6 @@ pub async fn handle(
     route: Arc<Route>,
     mut req: Request<Incoming>,
 ) -> Response<Body> {
-    let state = &worker.state;
     if !websocket::is_upgrade(req.headers()) {
         return text(
             StatusCode::BAD_REQUEST,
@@ -100,7 +99,7 @@ pub async fn handle(
     let tcp = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
-            Metrics::inc(&state.metrics.upstream_errors);
+            Metrics::inc(&worker.traffic.upstream_errors);
             tracing::error!(route = %route.spec, %addr, "503: cannot connect to the TCP target: {e}");
             return text(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -108,7 +107,7 @@ pub async fn handle(
             );
         }
         Err(_) => {
-            Metrics::inc(&state.metrics.upstream_errors);
+            Metrics::inc(&worker.traffic.upstream_errors);
             tracing::error!(route = %route.spec, %addr, "504: the TCP target did not answer");
             return text(
                 StatusCode::GATEWAY_TIMEOUT,

@@ -193,31 +193,29 @@ impl<'a> Conn<'a> {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let (state, client) = (&self.worker.state, &self.worker.upstream);
-        Metrics::inc(&state.metrics.requests_web);
+        let worker = self.worker;
+        let (state, client) = (&worker.state, &worker.upstream);
+        Metrics::inc(&worker.traffic.requests_web);
         let head_only = plan.method == Method::HEAD;
         let url = plan.url.as_str();
         let code = match plan.action {
             Action::Forward(route, out) => {
                 tracing::debug!(%url, target = %out.target(), "proxy WEB");
-                match forward::send(state, client, &out, None, false).await {
+                match forward::send(worker, &out, None, false).await {
                     Ok(Answer::Response(head, body)) => {
                         forward::answered(&route, head.status);
+                        worker.traffic.response(&plan.method, head.status);
                         let answer = respond::Answer {
                             status: head.status,
                             headers: &head.headers,
                             head_only,
                             close: plan.close,
                         };
-                        state.metrics.response(&plan.method, head.status);
                         return respond::write(io, &mut self.out, answer, body).await;
                     }
                     // `send` refuses a 101 to a request that did not ask for one.
                     Ok(Answer::Upgraded(..)) => StatusCode::BAD_GATEWAY,
-                    Err(code) => {
-                        Metrics::inc(&state.metrics.upstream_errors);
-                        code
-                    }
+                    Err(code) => code,
                 }
             }
             Action::Fail(code) => code,
@@ -230,7 +228,7 @@ impl<'a> Conn<'a> {
             }
             _ => error_page::respond(state, client, code, Kind::Web, url).await,
         };
-        state.metrics.response(&plan.method, page.status());
+        worker.traffic.response(&plan.method, page.status());
         let (parts, body) = page.into_parts();
         let answer = respond::Answer {
             status: parts.status,
