@@ -90,6 +90,9 @@ const HOP_BY_HOP: [&str; 7] = [
     "upgrade",
 ];
 
+/// `Connection` tokens that need no entry of their own: hop-by-hop anyway, or no header's name.
+const ALWAYS_DROPPED_OR_NONE: [&str; 3] = ["keep-alive", "close", "upgrade"];
+
 /// The `X-Forwarded-*` headers each proxy appends its own value to, comma-separated (as
 /// http-proxy does).
 const APPENDED: [&str; 3] = ["x-forwarded-for", "x-forwarded-port", "x-forwarded-proto"];
@@ -102,7 +105,13 @@ impl<'h> Listed<'h> {
         let mut names = Vec::new();
         for (name, value) in headers {
             if name.eq_ignore_ascii_case("connection") {
-                names.extend(value.split(|&b| b == b',').map(<[u8]>::trim_ascii));
+                // `keep-alive` and `close` (nearly every value) name nothing more to drop.
+                let tokens = value.split(|&b| b == b',').map(<[u8]>::trim_ascii);
+                names.extend(tokens.filter(|t| {
+                    !ALWAYS_DROPPED_OR_NONE
+                        .iter()
+                        .any(|h| t.eq_ignore_ascii_case(h.as_bytes()))
+                }));
             }
         }
         Listed(names)
