@@ -96,8 +96,8 @@ async fn from_error_target(
     *resp.status_mut() = code;
     // Only what describes the body travels; the status is ours, not the error page's.
     for name in [header::CONTENT_TYPE, header::CONTENT_ENCODING] {
-        if let Some(v) = head.headers.get(&name) {
-            resp.headers_mut().insert(name, v.clone());
+        if let Some(v) = head.get(name.as_str()).map(HeaderValue::from_bytes) {
+            resp.headers_mut().insert(name, v?);
         }
     }
     Ok(resp)

@@ -237,7 +237,7 @@ fn into_client_response(route: &Route, head: Head, body: UpstreamBody) -> Respon
     let mut resp = Response::new(body.boxed());
     *resp.status_mut() = head.status;
     *resp.version_mut() = head.version;
-    *resp.headers_mut() = head.headers;
+    *resp.headers_mut() = head.headers();
     strip_hop_by_hop(resp.headers_mut());
     resp
 }

@@ -207,7 +207,7 @@ impl<'a> Conn<'a> {
                         worker.traffic.response(&plan.method, head.status);
                         let answer = respond::Answer {
                             status: head.status,
-                            headers: &head.headers,
+                            lines: head.lines(),
                             head_only,
                             close: plan.close,
                         };
@@ -230,9 +230,14 @@ impl<'a> Conn<'a> {
         };
         worker.traffic.response(&plan.method, page.status());
         let (parts, body) = page.into_parts();
+        let lines: Vec<_> = parts
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_bytes()))
+            .collect();
         let answer = respond::Answer {
             status: parts.status,
-            headers: &parts.headers,
+            lines: lines.iter().copied(),
             head_only,
             close: plan.close,
         };

@@ -7,7 +7,6 @@
 use crate::outgoing::{line, Listed};
 use crate::state::BoxError;
 use bytes::Bytes;
-use http::header::{self, HeaderMap};
 use http::StatusCode;
 use hyper::body::Body;
 use std::io;
@@ -20,9 +19,10 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 const COALESCE: usize = 16 * 1024;
 
 /// One answer to write.
-pub struct Answer<'a> {
+pub struct Answer<H> {
     pub status: StatusCode,
-    pub headers: &'a HeaderMap,
+    /// Its header lines (`name`, `value`), hop-by-hop ones included: they are left out here.
+    pub lines: H,
     /// The request was `HEAD`: the headers describe a body that is not sent.
     pub head_only: bool,
     /// The connection closes after this answer: say so.
@@ -31,15 +31,16 @@ pub struct Answer<'a> {
 
 /// Write `answer` and its `body` to `io`, using `out` as scratch space. An error (the client
 /// went away, the body failed midway) leaves the connection unusable: close it.
-pub async fn write<S, B>(
+pub async fn write<'h, S, B, H>(
     io: &mut S,
     out: &mut Vec<u8>,
-    answer: Answer<'_>,
+    answer: Answer<H>,
     body: B,
 ) -> io::Result<()>
 where
     S: AsyncWrite + Unpin,
     B: Body<Data = Bytes, Error = BoxError>,
+    H: Iterator<Item = (&'h str, &'h [u8])> + Clone,
 {
     let mut body = pin!(body);
     let code = answer.status.as_u16();
@@ -50,19 +51,18 @@ where
     out.push(b' ');
     out.extend_from_slice(answer.status.canonical_reason().unwrap_or("").as_bytes());
     out.extend_from_slice(b"\r\n");
-    let listed = Listed::new(
-        answer
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_bytes())),
-    );
-    for (name, value) in answer.headers {
-        if !listed.is_hop_by_hop(name.as_str(), false) {
-            line(out, name.as_str().as_bytes(), value.as_bytes());
+    let listed = Listed::new(answer.lines.clone());
+    let (mut has_date, mut has_length) = (false, false);
+    for (name, value) in answer.lines.clone() {
+        if listed.is_hop_by_hop(name, false) {
+            continue;
         }
+        has_date |= name.eq_ignore_ascii_case("date");
+        has_length |= name.eq_ignore_ascii_case("content-length");
+        line(out, name.as_bytes(), value);
     }
     drop(listed);
-    if !answer.headers.contains_key(header::DATE) {
+    if !has_date {
         line(
             out,
             b"date",
@@ -70,7 +70,7 @@ where
         );
     }
     let mut chunked = false;
-    if !bodiless && !answer.headers.contains_key(header::CONTENT_LENGTH) {
+    if !bodiless && !has_length {
         match body.size_hint().exact() {
             Some(n) => line(out, b"content-length", n.to_string().as_bytes()),
             None => {

@@ -142,7 +142,7 @@ impl Upstream {
     fn answer(
         &self,
         req: &Outgoing,
-        mut head: Head,
+        head: Head,
         conn: Conn,
         upgrade: bool,
     ) -> Result<Answer, UpstreamError> {
@@ -152,10 +152,10 @@ impl Upstream {
             }
             let mut resp = Response::new(());
             *resp.status_mut() = head.status;
-            *resp.headers_mut() = head.headers;
+            *resp.headers_mut() = head.headers();
             return Ok(Answer::Upgraded(resp, conn));
         }
-        let framing = wire::framing(&req.method, &mut head)?;
+        let framing = head.framing(&req.method)?;
         let keep_alive = head.keeps_alive();
         let body = UpstreamBody::new(conn, framing, Arc::downgrade(&self.pool), keep_alive);
         Ok(Answer::Response(head, body))

@@ -2,7 +2,7 @@
 //! that works on the bytes already read.
 
 use bytes::{Buf, Bytes, BytesMut};
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Version};
 
 /// A response head larger than this is refused (502): no sane server sends one, and it bounds
@@ -29,34 +29,89 @@ pub enum WireError {
     BadChunk,
 }
 
-/// A parsed response head.
+/// A parsed response head: the head as received, where each header line sits in it, and
+/// what the proxy decides by (status, framing, keep-alive). Lines are forwarded from the
+/// received bytes ([`Head::lines`]); a `HeaderMap` is built only where one is needed.
 #[derive(Debug)]
 pub struct Head {
     pub status: StatusCode,
     pub version: Version,
-    pub headers: HeaderMap,
+    raw: Bytes,
+    spans: Vec<Span>,
+    /// `Transfer-Encoding` was sent: whether its last coding is `chunked`.
+    transfer_encoding: Option<bool>,
+    /// The `Content-Length`, if one was sent; `Err` if its values are invalid or disagree.
+    length: Result<Option<u64>, ()>,
+    keep_alive: bool,
+}
+
+/// Where one header line's name and value sit in the head.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    name: (u32, u32),
+    value: (u32, u32),
 }
 
 impl Head {
     /// Whether the connection may carry another request after this response.
     pub fn keeps_alive(&self) -> bool {
-        let has = |token: &str| {
-            self.headers
-                .get_all(header::CONNECTION)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .any(|t| t.trim().eq_ignore_ascii_case(token))
-        };
-        match self.version {
-            Version::HTTP_11 => !has("close"),
-            _ => has("keep-alive"),
+        self.keep_alive
+    }
+
+    /// The header lines to forward, as received, in order. A `Content-Length` sent with a
+    /// `Transfer-Encoding` is left out, so the client sees one framing.
+    pub fn lines(&self) -> impl Iterator<Item = (&str, &[u8])> + Clone {
+        let te = self.transfer_encoding.is_some();
+        self.spans
+            .iter()
+            .map(|s| {
+                let name = &self.raw[s.name.0 as usize..s.name.1 as usize];
+                let value = &self.raw[s.value.0 as usize..s.value.1 as usize];
+                // httparse let only token characters into a name.
+                (std::str::from_utf8(name).unwrap_or(""), value)
+            })
+            .filter(move |(name, _)| !(te && name.eq_ignore_ascii_case("content-length")))
+    }
+
+    /// The first value of header `name`, if sent.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.lines()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// [`Head::lines`] as a `HeaderMap`, whose values share the head's memory.
+    pub fn headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::with_capacity(self.spans.len());
+        let base = self.raw.as_ptr() as usize;
+        for (name, value) in self.lines() {
+            // The parser admitted only what these accept; anything else is skipped, not fatal.
+            let start = value.as_ptr() as usize - base;
+            let value = HeaderValue::from_maybe_shared(self.raw.slice(start..start + value.len()));
+            if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), value) {
+                headers.append(name, value);
+            }
+        }
+        headers
+    }
+
+    /// How the body ends (RFC 9112 section 6.3, in order), for a response to `method`.
+    pub fn framing(&self, method: &Method) -> Result<Framing, WireError> {
+        let s = self.status.as_u16();
+        if method == Method::HEAD || (100..200).contains(&s) || s == 204 || s == 304 {
+            return Ok(Framing::Empty);
+        }
+        match (self.transfer_encoding, self.length) {
+            (Some(true), _) => Ok(Framing::Chunked),
+            (Some(false), _) | (None, Ok(None)) => Ok(Framing::UntilClose),
+            (None, Ok(Some(n))) => Ok(Framing::Length(n)),
+            (None, Err(())) => Err(WireError::BadLength),
         }
     }
 }
 
 /// Parse a response head from the front of `buf`, removing it. `Ok(None)`: incomplete, read
-/// more. Header values share the head's memory rather than being copied.
+/// more.
 pub fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, WireError> {
     match parse_head_with::<USUAL_HEADERS>(buf) {
         Err(WireError::BadHead(httparse::Error::TooManyHeaders)) => {
@@ -85,29 +140,53 @@ fn parse_head_with<const N: usize>(buf: &mut BytesMut) -> Result<Option<Head>, W
     } else {
         Version::HTTP_11
     };
-    // Where each header sits in the head, so values can be slices of one shared buffer.
     let base = buf.as_ptr() as usize;
-    let spans: Vec<(HeaderName, usize, usize)> = resp
-        .headers
-        .iter()
-        .map(|h| {
-            let name = HeaderName::from_bytes(h.name.as_bytes())
-                .map_err(|_| WireError::BadHeader(h.name.to_owned()))?;
-            let start = h.value.as_ptr() as usize - base;
-            Ok((name, start, start + h.value.len()))
-        })
-        .collect::<Result<_, WireError>>()?;
-    let head = buf.split_to(len).freeze();
-    let mut headers = HeaderMap::with_capacity(spans.len());
-    for (name, start, end) in spans {
-        let value = HeaderValue::from_maybe_shared(head.slice(start..end))
-            .map_err(|_| WireError::BadHeader(name.to_string()))?;
-        headers.append(name, value);
+    let at = |s: &[u8]| {
+        let start = (s.as_ptr() as usize - base) as u32;
+        (start, start + s.len() as u32)
+    };
+    let mut spans = Vec::with_capacity(resp.headers.len());
+    let mut transfer_encoding = None;
+    let mut length = Ok(None);
+    let (mut close, mut keep_alive) = (false, false);
+    for h in resp.headers.iter() {
+        spans.push(Span {
+            name: at(h.name.as_bytes()),
+            value: at(h.value),
+        });
+        let tokens = || h.value.split(|&b| b == b',').map(<[u8]>::trim_ascii);
+        if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            let last = tokens().next_back().unwrap_or_default();
+            transfer_encoding = Some(last.eq_ignore_ascii_case(b"chunked"));
+        } else if h.name.eq_ignore_ascii_case("content-length") {
+            // Repeated values must agree (a list such as "42, 42" is allowed).
+            for v in tokens() {
+                let n = std::str::from_utf8(v)
+                    .ok()
+                    .and_then(|v| v.parse::<u64>().ok());
+                length = match (length, n) {
+                    (Ok(None), Some(n)) => Ok(Some(n)),
+                    (Ok(Some(m)), Some(n)) if m == n => Ok(Some(n)),
+                    _ => Err(()),
+                };
+            }
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            close |= tokens().any(|t| t.eq_ignore_ascii_case(b"close"));
+            keep_alive |= tokens().any(|t| t.eq_ignore_ascii_case(b"keep-alive"));
+        }
     }
+    let raw = buf.split_to(len).freeze();
     Ok(Some(Head {
         status,
         version,
-        headers,
+        raw,
+        spans,
+        transfer_encoding,
+        length,
+        keep_alive: match version {
+            Version::HTTP_11 => !close,
+            _ => keep_alive,
+        },
     }))
 }
 
@@ -121,44 +200,6 @@ pub enum Framing {
     Chunked,
     /// Until the upstream closes; the connection cannot be reused.
     UntilClose,
-}
-
-/// RFC 9112 section 6.3, in order. Removes a `Content-Length` that a chunked response also
-/// sends, so the client sees one framing.
-pub fn framing(method: &Method, head: &mut Head) -> Result<Framing, WireError> {
-    let s = head.status.as_u16();
-    if method == Method::HEAD || (100..200).contains(&s) || s == 204 || s == 304 {
-        return Ok(Framing::Empty);
-    }
-    if let Some(te) = head.headers.get(header::TRANSFER_ENCODING) {
-        let last = te.to_str().unwrap_or("").rsplit(',').next().unwrap_or("");
-        let chunked = last.trim().eq_ignore_ascii_case("chunked");
-        head.headers.remove(header::CONTENT_LENGTH);
-        return Ok(if chunked {
-            Framing::Chunked
-        } else {
-            Framing::UntilClose
-        });
-    }
-    let mut lengths = head
-        .headers
-        .get_all(header::CONTENT_LENGTH)
-        .iter()
-        .flat_map(|v| v.to_str().unwrap_or("x").split(','))
-        .map(|v| v.trim().parse::<u64>().map_err(|_| WireError::BadLength));
-    match lengths.next() {
-        None => Ok(Framing::UntilClose),
-        Some(first) => {
-            let n = first?;
-            // Repeated values must agree (a list such as "42, 42" is allowed).
-            for other in lengths {
-                if other? != n {
-                    return Err(WireError::BadLength);
-                }
-            }
-            Ok(Framing::Length(n))
-        }
-    }
 }
 
 /// Decodes a chunked body from a buffer that the caller refills.
@@ -272,7 +313,12 @@ mod tests {
         );
         let h = parse_head(&mut buf).unwrap().unwrap();
         assert_eq!(h.status, 201);
-        assert_eq!(h.headers.get_all("x-a").iter().count(), 2);
+        assert_eq!(h.headers().get_all("x-a").iter().count(), 2);
+        let lines: Vec<_> = h.lines().collect();
+        assert_eq!(
+            lines,
+            [("Content-Length", &b"5"[..]), ("X-A", b"1"), ("X-A", b"2")]
+        );
         assert_eq!(&buf[..], b"hello");
         assert!(h.keeps_alive());
         let mut partial = BytesMut::from("HTTP/1.1 200 OK\r\nContent-");
@@ -300,7 +346,7 @@ mod tests {
             BytesMut::from(raw.as_str())
         };
         let h = parse_head(&mut many(USUAL_HEADERS + 10)).unwrap().unwrap();
-        assert_eq!(h.headers.len(), USUAL_HEADERS + 10);
+        assert_eq!(h.headers().len(), USUAL_HEADERS + 10);
         assert!(parse_head(&mut many(MAX_HEADERS + 1)).is_err());
     }
 
@@ -313,7 +359,7 @@ mod tests {
 
     #[test]
     fn framing_follows_rfc_9112() {
-        let f = |m: Method, raw: &str| framing(&m, &mut head(raw));
+        let f = |m: Method, raw: &str| head(raw).framing(&m);
         assert_eq!(
             f(Method::HEAD, "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n").unwrap(),
             Framing::Empty
@@ -334,12 +380,15 @@ mod tests {
             f(Method::GET, "HTTP/1.1 200 OK\r\n\r\n").unwrap(),
             Framing::UntilClose
         );
-        let mut h = head(
+        let h = head(
             "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
         );
-        assert_eq!(framing(&Method::GET, &mut h).unwrap(), Framing::Chunked);
-        assert!(!h.headers.contains_key(header::CONTENT_LENGTH));
-        for bad in ["1, 2", "-1", "x"] {
+        assert_eq!(h.framing(&Method::GET).unwrap(), Framing::Chunked);
+        assert!(!h.headers().contains_key(http::header::CONTENT_LENGTH));
+        assert_eq!(h.get("content-length"), None);
+        let h = head("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n");
+        assert_eq!(h.framing(&Method::GET).unwrap(), Framing::UntilClose);
+        for bad in ["1, 2", "-1", "x", ""] {
             let raw = format!("HTTP/1.1 200 OK\r\nContent-Length: {bad}\r\n\r\n");
             assert!(f(Method::GET, &raw).is_err(), "{bad}");
         }
