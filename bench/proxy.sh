@@ -3,7 +3,7 @@
 # node-configurable-http-proxy) and nginx proxy_pass, in one run, same backend (nginx serving
 # static files), loopback only, with wrk.
 #
-#   bash bench/proxy.sh                      # full run (about 4 minutes), prints a Markdown table
+#   bash bench/proxy.sh                      # full run (about 6 minutes), prints a Markdown table
 #   DURATION=5 ROUNDS=1 bash bench/proxy.sh  # quicker
 #
 # Measures: req/s and p99 latency for 1 KiB responses with 64 connections, and the proxy's own
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 source bench/lib.sh
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-64}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 
 need_debs wrk nginx node-configurable-http-proxy
 echo "== building ferrohub-proxy (release)" >&2
