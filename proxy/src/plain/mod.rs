@@ -177,8 +177,8 @@ impl<'a> Conn<'a> {
                 let out = rewrite.request(&method, &normalized, query, headers, false);
                 Action::Forward(route, out)
             }
-            Destination::NoRoute => Action::Fail(StatusCode::NOT_FOUND),
-            Destination::BadPath => Action::Fail(StatusCode::BAD_REQUEST),
+            Destination::NoRoute => Action::NoRoute,
+            Destination::BadPath => Action::BadPath,
         };
         Some(Plan {
             method,
@@ -198,7 +198,8 @@ impl<'a> Conn<'a> {
         Metrics::inc(&worker.traffic.requests_web);
         let head_only = plan.method == Method::HEAD;
         let url = plan.url.as_str();
-        let code = match plan.action {
+        let page_for = |code| error_page::respond(state, client, code, Kind::Web, url);
+        let page = match plan.action {
             Action::Forward(route, out) => {
                 tracing::debug!(%url, target = %out.target(), "proxy WEB");
                 match forward::send(worker, &out, None, false).await {
@@ -214,19 +215,15 @@ impl<'a> Conn<'a> {
                         return respond::write(io, &mut self.out, answer, body).await;
                     }
                     // `send` refuses a 101 to a request that did not ask for one.
-                    Ok(Answer::Upgraded(..)) => StatusCode::BAD_GATEWAY,
-                    Err(code) => code,
+                    Ok(Answer::Upgraded(..)) => page_for(StatusCode::BAD_GATEWAY).await,
+                    Err(code) => page_for(code).await,
                 }
             }
-            Action::Fail(code) => code,
-        };
-        let page = match code {
-            StatusCode::BAD_REQUEST => error_page::plain(code),
-            StatusCode::NOT_FOUND => {
+            Action::NoRoute => {
                 tracing::warn!(%url, "404: no route");
-                error_page::respond(state, client, code, Kind::Web, url).await
+                page_for(StatusCode::NOT_FOUND).await
             }
-            _ => error_page::respond(state, client, code, Kind::Web, url).await,
+            Action::BadPath => error_page::plain(StatusCode::BAD_REQUEST),
         };
         worker.traffic.response(&plan.method, page.status());
         let (parts, body) = page.into_parts();
@@ -257,8 +254,9 @@ struct Plan {
 
 enum Action {
     Forward(Arc<Route>, Outgoing),
-    /// Answer with this status's error page.
-    Fail(StatusCode),
+    NoRoute,
+    /// The path does not decode.
+    BadPath,
 }
 
 enum Parsed {
