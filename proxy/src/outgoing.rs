@@ -203,14 +203,19 @@ impl Rewrite<'_> {
                 .iter()
                 .any(|(k, _)| name.eq_ignore_ascii_case(k.as_str()))
         };
-        let mut host = None;
+        // The client's Host, which `X-Forwarded-Host` and `-Port` describe even when the
+        // target is sent another.
+        let host = headers()
+            .find(|(n, _)| n.eq_ignore_ascii_case("host"))
+            .map(|(_, v)| v);
+        // Who sets the target's Host: `--change-origin`, else a custom header, else the client.
+        let origin_host = c.change_origin || (host.is_none() && !custom("host"));
         let mut forwarded_host = false;
         for (name, value) in headers() {
             if listed.is_hop_by_hop(name, self.websocket) || custom(name) {
                 continue;
             }
             if name.eq_ignore_ascii_case("host") {
-                host = Some(value);
                 if c.change_origin {
                     continue;
                 }
@@ -233,25 +238,20 @@ impl Rewrite<'_> {
         if self.websocket {
             line(out, b"connection", b"upgrade");
         }
-        if c.change_origin {
+        if origin_host {
+            // `--change-origin`, or a client that sent no Host (HTTP/1.0 may not): the
+            // target's own name (its default port left out with `--change-origin`).
             let a = &self.route.target.authority;
             let default_port = if self.route.target.is_https() {
                 443
             } else {
                 80
             };
-            let name = match a.port_u16() == Some(default_port) {
+            let name = match c.change_origin && a.port_u16() == Some(default_port) {
                 true => a.host(),
                 false => a.as_str(),
             };
             line(out, b"host", name.as_bytes());
-        } else if host.is_none() {
-            // HTTP/1.0 clients may send no Host; the target still needs one.
-            line(
-                out,
-                b"host",
-                self.route.target.authority.as_str().as_bytes(),
-            );
         }
         if c.x_forward {
             let tls = c.tls.public.is_some();
@@ -280,7 +280,10 @@ impl Rewrite<'_> {
             }
         }
         for (k, v) in &c.custom_headers {
-            line(out, k.as_str().as_bytes(), v.as_bytes());
+            // `--change-origin` decides the Host over a custom one.
+            if !(c.change_origin && k == http::header::HOST) {
+                line(out, k.as_str().as_bytes(), v.as_bytes());
+            }
         }
     }
 }
@@ -475,6 +478,53 @@ mod tests {
         assert_eq!(h.matches("x-forwarded-proto").count(), 1, "{h}");
         assert!(h.contains("\r\nx-forwarded-proto: https\r\n"), "{h}");
         assert!(!h.contains("gopher"), "{h}");
+    }
+
+    #[test]
+    fn the_target_gets_one_host_whoever_sets_it() {
+        let custom_host = |change_origin| Config {
+            change_origin,
+            custom_headers: vec![(
+                http::header::HOST,
+                HeaderValue::from_static("custom.example"),
+            )],
+            ..Config::default()
+        };
+        let hosts = |h: &str| h.to_ascii_lowercase().matches("\r\nhost: ").count();
+        let client = [("Host", "hub.example:8000")];
+        let h = head(
+            &custom_host(false),
+            "http://10.1.1.1:80/",
+            "/user/a",
+            &client,
+            false,
+        );
+        assert_eq!(hosts(&h), 1, "{h}");
+        assert!(h.contains("\r\nhost: custom.example\r\n"), "{h}");
+        // X-Forwarded-Host and -Port still describe what the client asked for.
+        assert!(
+            h.contains("\r\nx-forwarded-host: hub.example:8000\r\n"),
+            "{h}"
+        );
+        assert!(h.contains("\r\nx-forwarded-port: 8000\r\n"), "{h}");
+        let h = head(
+            &custom_host(false),
+            "http://10.1.1.1:80/",
+            "/user/a",
+            &[],
+            false,
+        );
+        assert_eq!(hosts(&h), 1, "{h}");
+        assert!(h.contains("\r\nhost: custom.example\r\n"), "{h}");
+        let h = head(
+            &custom_host(true),
+            "http://10.1.1.1:80/",
+            "/user/a",
+            &client,
+            false,
+        );
+        assert_eq!(hosts(&h), 1, "{h}");
+        assert!(h.contains("\r\nhost: 10.1.1.1\r\n"), "{h}");
     }
 
     #[test]
