@@ -8,6 +8,8 @@
 #   bash bench/proxy_soak.sh                       # 10 minutes, 100 connections
 #   SOAK_SECONDS=120 CONNS=50 bash bench/proxy_soak.sh
 #   SOAK_CHP=1 bash bench/proxy_soak.sh            # then the same for configurable-http-proxy
+#   RECONNECT=100 bash bench/proxy_soak.sh         # churn: each connection closes after 100
+#                                                  # messages and a new one opens
 #
 # Exits non-zero if a connection failed or memory did not stay flat.
 set -euo pipefail
@@ -15,6 +17,7 @@ cd "$(dirname "$0")/.."
 source bench/lib.sh
 SOAK_SECONDS=${SOAK_SECONDS:-600}
 CONNS=${CONNS:-100}
+RECONNECT=${RECONNECT:-0}
 SOAK_CHP=${SOAK_CHP:-0}
 [ "$SOAK_CHP" = 1 ] && need_debs node-configurable-http-proxy
 
@@ -31,7 +34,7 @@ soak() {
     start_proxy "$kind" "http://127.0.0.1:$ECHO"; pids+=("$PROXY_PID")
     local proxy=$PROXY_PID
     target/release/examples/ws_bench soak "ws://127.0.0.1:$PROXY_PORT/soak" "$CONNS" "$SOAK_SECONDS" \
-        > "$work/$kind.count" &
+        "$RECONNECT" > "$work/$kind.count" &
     local client=$!
     local samples=() t=0
     while kill -0 "$client" 2>/dev/null; do
@@ -42,15 +45,16 @@ soak() {
     done
     local ok=yes
     wait "$client" || ok=no
-    local messages; messages=$(cat "$work/$kind.count")
+    local messages opened
+    read -r messages opened < "$work/$kind.count" || true
     local verdict=0
-    python3 - "$kind" "$ok" "$messages" "$SOAK_SECONDS" "$CONNS" "${samples[@]}" <<'PY' || verdict=1
+    python3 - "$kind" "$ok" "${messages:-0}" "${opened:-0}" "$SOAK_SECONDS" "$CONNS" "${samples[@]}" <<'PY' || verdict=1
 import sys
-kind, ok, messages, secs, conns = sys.argv[1:6]
-s = [int(v) for v in sys.argv[6:]]
+kind, ok, messages, opened, secs, conns = sys.argv[1:7]
+s = [int(v) for v in sys.argv[7:]]
 first_min = max(s[:6])
 flat = s[-1] <= first_min * 1.10
-print(f"{kind}: {conns} websockets, {secs} s, {messages} messages echoed, connections ok: {ok}")
+print(f"{kind}: {conns} websockets at a time ({opened} opened), {secs} s, {messages} messages echoed, connections ok: {ok}")
 print(f"{kind}: RSS every 10 s (MiB): " + " ".join(f"{v/1024:.1f}" for v in s))
 print(f"{kind}: first-minute max {first_min/1024:.1f} MiB, last {s[-1]/1024:.1f} MiB: "
       + ("flat" if flat else "GREW"))

@@ -46,3 +46,9 @@ echo "|---|---|---|---|---|---|"
 echo "| direct | $d_med | $d_p99 | | | |"
 echo "| configurable-http-proxy | $c_med | $c_p99 | $(added "$c_med" "$d_med") | $(added "$c_p99" "$d_p99") | $(cpu_us "$c_ticks") |"
 echo "| ferrohub-proxy ${FERROHUB_PROXY_ARGS:-} | $f_med | $f_p99 | $(added "$f_med" "$d_med") | $(added "$f_p99" "$d_p99") | $(cpu_us "$f_ticks") |"
+# The issue's line: the proxy adds at most a third of what configurable-http-proxy adds.
+python3 -c "
+c, f = $c_med - $d_med, $f_med - $d_med
+share = 'less than nothing' if f <= 0 else f'{f / c:.0%}' if c > 0 else 'n/a (CHP added nothing)'
+print(f'ferrohub-proxy adds {share} of what configurable-http-proxy adds at the median (target: at most a third)')
+"

@@ -3,9 +3,11 @@
 //! - `ws_bench echo`: a websocket echo server on 127.0.0.1 (a free port, printed on stdout).
 //! - `ws_bench rtt URL [MESSAGES]`: one connection, MESSAGES sequential 64-byte round trips
 //!   after a warm-up; prints `median_us p99_us`.
-//! - `ws_bench soak URL CONNS SECONDS`: CONNS connections, each sending a 1 KiB message and
-//!   waiting for its echo, over and over, for SECONDS; prints the messages echoed and exits
-//!   non-zero if any connection failed or got back something else.
+//! - `ws_bench soak URL CONNS SECONDS [RECONNECT]`: CONNS connections, each sending a 1 KiB
+//!   message and waiting for its echo, over and over, for SECONDS; with RECONNECT, each closes
+//!   after that many messages and opens a new one (churn). Prints the messages echoed and the
+//!   connections opened, and exits non-zero if any connection failed or got back something
+//!   else.
 //!
 //! Build with `cargo build --release -p ferrohub-proxy --example ws_bench`.
 
@@ -32,10 +34,19 @@ async fn main() {
                 .expect("SECONDS")
                 .parse()
                 .expect("SECONDS is a number");
-            soak(arg(1).expect("URL"), conns, Duration::from_secs(secs)).await
+            let reconnect = arg(4).map_or(0, |n| n.parse().expect("RECONNECT is a number"));
+            soak(
+                arg(1).expect("URL"),
+                conns,
+                Duration::from_secs(secs),
+                reconnect,
+            )
+            .await
         }
         _ => {
-            eprintln!("usage: ws_bench echo | rtt URL [MESSAGES] | soak URL CONNS SECONDS");
+            eprintln!(
+                "usage: ws_bench echo | rtt URL [MESSAGES] | soak URL CONNS SECONDS [RECONNECT]"
+            );
             std::process::exit(2);
         }
     }
@@ -109,35 +120,43 @@ async fn rtt(url: &str, n: usize) {
     println!("{:.1} {:.1}", at(0.5), at(0.99));
 }
 
-async fn soak(url: &str, conns: usize, length: Duration) {
+/// `reconnect`: messages per connection before it closes and a new one opens (0: never).
+async fn soak(url: &str, conns: usize, length: Duration, reconnect: u64) {
     let deadline = Instant::now() + length;
     let mut tasks = Vec::new();
     for i in 0..conns {
         let url = url.to_owned();
         tasks.push(tokio::spawn(async move {
-            let mut ws = connect(&url).await;
             let payload: Vec<u8> = (0..1024).map(|b| (b + i) as u8).collect();
-            let mut n = 0u64;
+            let (mut messages, mut opened) = (0u64, 0u64);
             while Instant::now() < deadline {
-                round_trip(&mut ws, &payload).await?;
-                n += 1;
+                let mut ws = connect(&url).await;
+                opened += 1;
+                let mut on_this = 0;
+                while Instant::now() < deadline && (reconnect == 0 || on_this < reconnect) {
+                    round_trip(&mut ws, &payload).await?;
+                    on_this += 1;
+                }
+                messages += on_this;
+                ws.close(None).await.map_err(|e| format!("closing: {e}"))?;
             }
-            let _ = ws.close(None).await;
-            Ok::<u64, String>(n)
+            Ok::<(u64, u64), String>((messages, opened))
         }));
     }
-    let mut total = 0;
-    let mut failed = 0;
+    let (mut total, mut opened, mut failed) = (0, 0, 0);
     for t in tasks {
         match t.await.unwrap() {
-            Ok(n) => total += n,
+            Ok((n, o)) => {
+                total += n;
+                opened += o;
+            }
             Err(e) => {
                 eprintln!("a connection failed: {e}");
                 failed += 1;
             }
         }
     }
-    println!("{total}");
+    println!("{total} {opened}");
     if failed > 0 {
         std::process::exit(1);
     }
