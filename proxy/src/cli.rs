@@ -108,11 +108,14 @@ pub struct Cli {
     #[command(flatten)]
     pub tls: TlsArgs,
 
-    // --- Accepted by name, refused at start-up until implemented. ---
-    #[arg(long, hide = true)]
+    /// Redirect plain HTTP requests on this port to HTTPS (needs --ssl-key and --ssl-cert)
+    #[arg(long)]
     pub redirect_port: Option<u16>,
-    #[arg(long, hide = true)]
+    /// The HTTPS port --redirect-port sends requests to [default: --port]
+    #[arg(long)]
     pub redirect_to: Option<u16>,
+
+    // --- Accepted by name, refused at start-up until implemented. ---
     #[arg(long, hide = true)]
     pub socket: Option<String>,
     #[arg(long, hide = true)]
@@ -182,15 +185,14 @@ impl Cli {
             login_url: self.login_url.clone(),
             workers: self.workers,
             websocket_busy_poll: Duration::from_micros(self.websocket_busy_poll),
+            redirect_to: self.redirect_to,
         };
         config.validate()?;
         Ok(config)
     }
 
     fn refuse_unimplemented(&self) -> Result<(), ConfigError> {
-        let other: [(&'static str, bool); 7] = [
-            ("redirect-port", self.redirect_port.is_some()),
-            ("redirect-to", self.redirect_to.is_some()),
+        let other: [(&'static str, bool); 5] = [
             ("socket", self.socket.is_some()),
             ("api-socket", self.api_socket.is_some()),
             ("metrics-socket", self.metrics_socket.is_some()),

@@ -57,6 +57,9 @@ pub struct Config {
     /// How long a worker keeps polling a websocket after traffic instead of sleeping
     /// (`--websocket-busy-poll`, see [`crate::busy_poll`]); zero turns it off.
     pub websocket_busy_poll: Duration,
+    /// The HTTPS port a `--redirect-port` listener sends browsers to (`--redirect-to`); the
+    /// public port when unset.
+    pub redirect_to: Option<u16>,
 }
 
 impl Default for Config {
@@ -82,6 +85,7 @@ impl Default for Config {
             proxy_key: None,
             login_url: "/hub/login".into(),
             websocket_busy_poll: Duration::from_micros(100),
+            redirect_to: None,
             workers: None,
         }
     }
@@ -96,6 +100,11 @@ pub enum ConfigError {
     NotImplemented { flag: &'static str },
     #[error("cannot specify both --error-target and --error-path; pick one")]
     BothErrorPages,
+    #[error(
+        "HTTPS redirection (--redirect-port) needs the proxy to serve HTTPS: \
+         give --ssl-key and --ssl-cert as well"
+    )]
+    RedirectWithoutTls,
     #[error("--{flag} {value:?}: {reason}")]
     Invalid {
         flag: &'static str,

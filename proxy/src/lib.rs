@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod outgoing;
 pub mod persist;
 pub mod plain;
+pub mod redirect;
 pub mod revoked;
 pub mod routes;
 pub mod server;
@@ -81,6 +82,8 @@ pub struct Listeners {
     pub public: TcpListener,
     pub api: TcpListener,
     pub metrics: Option<TcpListener>,
+    /// `--redirect-port`: plain HTTP redirected to HTTPS ([`redirect`]); needs public TLS.
+    pub redirect: Option<TcpListener>,
 }
 
 /// Serve until `shutdown` completes, then stop accepting, let requests in flight finish and
@@ -92,6 +95,9 @@ pub async fn run(
 ) -> Result<(), ProxyError> {
     config.validate()?;
     let tls = tls::Loaded::load(&config.tls, config.insecure)?;
+    if listeners.redirect.is_some() && tls.public.is_none() {
+        return Err(ConfigError::RedirectWithoutTls.into());
+    }
     let routes = initial_routes(&config)?;
     if config.auth_token.is_none() {
         tracing::warn!("REST API is not authenticated.");
@@ -138,6 +144,11 @@ pub async fn run(
         .unwrap_or(1);
     let workers =
         server::Workers::start(workers, &state, tls.public).map_err(serve_error("public"))?;
+    let public_port = listeners
+        .public
+        .local_addr()
+        .map_err(serve_error("public"))?
+        .port();
     let public = tokio::spawn(server::serve(listeners.public, workers, stopped.clone()));
     let api_router = api::router(state.clone()).layer(axum::middleware::from_fn_with_state(
         state.clone(),
@@ -160,11 +171,32 @@ pub async fn run(
         ))
     });
 
+    let redirect = match listeners.redirect {
+        Some(l) => {
+            let to = state.config.redirect_to.unwrap_or(public_port);
+            tracing::info!("Added HTTP to HTTPS redirection from {} to {to}", addr(&l));
+            Some(tokio::spawn(serve_axum(
+                l,
+                redirect::router(to),
+                stopped.clone(),
+            )))
+        }
+        None => None,
+    };
+
     shutdown.await;
     tracing::info!("shutting down");
     let _ = stop.send(true);
     let _ = public.await;
     let api_result = api.await.unwrap_or(Ok(()));
+    if let Some(r) = redirect {
+        r.await
+            .unwrap_or(Ok(()))
+            .map_err(|source| ProxyError::Serve {
+                which: "redirect",
+                source,
+            })?;
+    }
     if let Some(m) = metrics {
         m.await
             .unwrap_or(Ok(()))

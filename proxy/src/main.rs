@@ -68,10 +68,25 @@ async fn start(cli: Cli) -> anyhow::Result<()> {
         })?),
         None => None,
     };
+    let redirect = match cli.redirect_port {
+        Some(port) => Some(bind(&cli.ip, port).await.with_context(|| {
+            format!(
+                "cannot listen for HTTPS redirection on {:?} port {port}",
+                cli.ip
+            )
+        })?),
+        None => {
+            if cli.redirect_to.is_some() {
+                tracing::warn!("--redirect-to has no effect without --redirect-port");
+            }
+            None
+        }
+    };
     let listeners = Listeners {
         public,
         api,
         metrics,
+        redirect,
     };
     run(config, listeners, shutdown_signal()).await?;
     Ok(())

@@ -139,3 +139,16 @@ fn missing_tls_files_fail_at_start_up_naming_them() {
         "{err}"
     );
 }
+
+#[test]
+fn https_redirection_without_certificates_fails_at_start_up() {
+    let out = Command::new(BIN)
+        .args(["--ip", "127.0.0.1", "--port", "0", "--api-port", "0"])
+        .args(["--redirect-port", "0", "--redirect-to", "443"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--redirect-port"), "{err}");
+    assert!(err.contains("--ssl-key and --ssl-cert"), "{err}");
+}

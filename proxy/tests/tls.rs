@@ -123,6 +123,7 @@ async fn the_api_speaks_https() {
             public,
             api,
             metrics: None,
+            redirect: None,
         },
         async {
             let _ = stopped.await;
@@ -225,4 +226,145 @@ async fn unusable_tls_files_stop_the_start_naming_the_file() {
         };
         assert!(err.contains(flag) && err.contains(&file), "{err}");
     }
+}
+
+/// A proxy serving `config` with a `--redirect-port` listener; its public and redirect ports.
+async fn start_with_redirect(
+    config: Config,
+) -> (
+    u16,
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), ProxyError>>,
+) {
+    let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirect = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let public_port = public.local_addr().unwrap().port();
+    let redirect_addr = redirect.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(run(
+        config,
+        Listeners {
+            public,
+            api,
+            metrics: None,
+            redirect: Some(redirect),
+        },
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    (public_port, redirect_addr, stop, task)
+}
+
+#[tokio::test]
+async fn the_redirect_port_sends_browsers_to_https_on_the_proxy_port() {
+    let pki = Pki::new();
+    let web = TlsBackend::http(None).await;
+    let config = Config {
+        default_target: Some(format!("http://{}", web.addr)),
+        ..with_tls(TlsOptions {
+            public: Some(pki.server_tls()),
+            ..Default::default()
+        })
+    };
+    let (public_port, redirect, stop, task) = start_with_redirect(config).await;
+    let ask = |request: String| async move {
+        eventually(Duration::from_secs(10), "the redirect port", || {
+            let request = request.clone();
+            async move {
+                let mut s = tokio::net::TcpStream::connect(redirect).await.ok()?;
+                tokio::io::AsyncWriteExt::write_all(&mut s, request.as_bytes())
+                    .await
+                    .ok()?;
+                Some(read_head(&mut s).await.0)
+            }
+        })
+        .await
+    };
+    let head = ask(format!(
+        "GET /user/alice/lab?token=x&b=1 HTTP/1.1\r\nHost: localhost:{}\r\n\r\n",
+        redirect.port()
+    ))
+    .await;
+    assert!(head.starts_with("HTTP/1.1 301"), "{head}");
+    let location = format!("https://localhost:{public_port}/user/alice/lab?token=x&b=1");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains(&format!("location: {location}\r\n").to_ascii_lowercase()),
+        "{head}"
+    );
+    // Where it points is the proxy, over TLS, serving the same path.
+    let (status, body) = get(pki.client_config(false), &location, None)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["uri"],
+        "/user/alice/lab?token=x&b=1"
+    );
+
+    // No Host: nowhere to send the browser, and it is told why.
+    let head = ask("GET / HTTP/1.0\r\n\r\n".to_string()).await;
+    assert!(
+        head.starts_with("HTTP/1.0 400") || head.starts_with("HTTP/1.1 400"),
+        "{head}"
+    );
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn redirect_to_443_leaves_the_port_out() {
+    let pki = Pki::new();
+    let config = Config {
+        redirect_to: Some(443),
+        ..with_tls(TlsOptions {
+            public: Some(pki.server_tls()),
+            ..Default::default()
+        })
+    };
+    let (_, redirect, stop, task) = start_with_redirect(config).await;
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = format!("http://{redirect}/hub/login?next=%2Fhub%2F");
+    let r = eventually(Duration::from_secs(10), "the redirect port", || {
+        let (http, url) = (&http, &url);
+        async move {
+            http.post(url)
+                .header("Host", "hub.example.org")
+                .send()
+                .await
+                .ok()
+        }
+    })
+    .await;
+    assert_eq!(r.status(), 301);
+    assert_eq!(
+        r.headers()["location"],
+        "https://hub.example.org/hub/login?next=%2Fhub%2F"
+    );
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_redirect_port_without_tls_is_refused() {
+    let (_, _, _stop, task) = start_with_redirect(TestProxy::config()).await;
+    let err = task.await.unwrap().expect_err("no TLS, no redirect");
+    assert!(
+        matches!(
+            err,
+            ProxyError::Config(ferrohub_proxy::ConfigError::RedirectWithoutTls)
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("--ssl-key and --ssl-cert"),
+        "{err}"
+    );
 }

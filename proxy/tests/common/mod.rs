@@ -52,6 +52,7 @@ impl TestProxy {
             public,
             api,
             metrics: Some(metrics),
+            redirect: None,
         };
         let mut task = tokio::spawn(run(config, listeners, async {
             let _ = stopped.await;
