@@ -115,6 +115,13 @@ pub struct Cli {
     #[arg(long)]
     pub redirect_to: Option<u16>,
 
+    /// Point redirects to a target's own address at the host the client asked for
+    #[arg(long)]
+    pub auto_rewrite: bool,
+    /// Give redirects to a target's own address this scheme (http or https)
+    #[arg(long)]
+    pub protocol_rewrite: Option<String>,
+
     // --- Accepted by name, refused at start-up until implemented. ---
     #[arg(long, hide = true)]
     pub socket: Option<String>,
@@ -122,10 +129,6 @@ pub struct Cli {
     pub api_socket: Option<String>,
     #[arg(long, hide = true)]
     pub metrics_socket: Option<String>,
-    #[arg(long, hide = true)]
-    pub auto_rewrite: bool,
-    #[arg(long, hide = true)]
-    pub protocol_rewrite: Option<String>,
     #[arg(long, hide = true)]
     pub storage_backend: Option<String>,
 }
@@ -186,18 +189,22 @@ impl Cli {
             workers: self.workers,
             websocket_busy_poll: Duration::from_micros(self.websocket_busy_poll),
             redirect_to: self.redirect_to,
+            auto_rewrite: self.auto_rewrite,
+            // node's url module takes the scheme with or without its colon
+            protocol_rewrite: self
+                .protocol_rewrite
+                .as_deref()
+                .map(|p| p.trim_end_matches(':').to_ascii_lowercase()),
         };
         config.validate()?;
         Ok(config)
     }
 
     fn refuse_unimplemented(&self) -> Result<(), ConfigError> {
-        let other: [(&'static str, bool); 5] = [
+        let other: [(&'static str, bool); 3] = [
             ("socket", self.socket.is_some()),
             ("api-socket", self.api_socket.is_some()),
             ("metrics-socket", self.metrics_socket.is_some()),
-            ("auto-rewrite", self.auto_rewrite),
-            ("protocol-rewrite", self.protocol_rewrite.is_some()),
         ];
         if let Some((flag, _)) = other.iter().find(|(_, set)| *set) {
             return Err(ConfigError::NotImplemented { flag });

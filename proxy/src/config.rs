@@ -60,6 +60,11 @@ pub struct Config {
     /// The HTTPS port a `--redirect-port` listener sends browsers to (`--redirect-to`); the
     /// public port when unset.
     pub redirect_to: Option<u16>,
+    /// `--auto-rewrite`: a redirect to the target's own address points at the client's `Host`
+    /// instead ([`crate::location`]).
+    pub auto_rewrite: bool,
+    /// `--protocol-rewrite`: such a redirect gets this scheme (`http` or `https`).
+    pub protocol_rewrite: Option<String>,
 }
 
 impl Default for Config {
@@ -86,6 +91,8 @@ impl Default for Config {
             login_url: "/hub/login".into(),
             websocket_busy_poll: Duration::from_micros(100),
             redirect_to: None,
+            auto_rewrite: false,
+            protocol_rewrite: None,
             workers: None,
         }
     }
@@ -114,6 +121,11 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// Whether redirects from targets may need their `Location` rewritten.
+    pub fn rewrites_location(&self) -> bool {
+        self.auto_rewrite || self.protocol_rewrite.is_some()
+    }
+
     /// Checks that need no I/O. `run` calls it; the command line calls it before binding.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.error_target.is_some() && self.error_path.is_some() {
@@ -125,6 +137,15 @@ impl Config {
                 value: t.clone(),
                 reason: e.to_string(),
             })?;
+        }
+        if let Some(p) = &self.protocol_rewrite {
+            if p != "http" && p != "https" {
+                return Err(ConfigError::Invalid {
+                    flag: "protocol-rewrite",
+                    value: p.clone(),
+                    reason: "expected http or https".into(),
+                });
+            }
         }
         if self.workers == Some(0) {
             return Err(ConfigError::Invalid {

@@ -6,7 +6,7 @@ use crate::outgoing::{Listed, Outgoing, Peer, Rewrite};
 use crate::routes::{path, Route};
 use crate::state::{AppState, Body, BoxError, Metrics, Worker};
 use crate::upstream::{Answer, Head, UpstreamBody};
-use crate::{access, tcp_bridge, websocket};
+use crate::{access, location, tcp_bridge, websocket};
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
@@ -122,7 +122,14 @@ async fn proxy(worker: &Arc<Worker>, peer: &Peer, mut req: Request<Incoming>) ->
     tracing::debug!(%url, target = %out.target(), "proxy {}", if is_ws { "WS" } else { "WEB" });
 
     match send(worker, &out, body.as_mut(), client_upgrade.is_some()).await {
-        Ok(Answer::Response(head, body)) => into_client_response(&route, head, body),
+        Ok(Answer::Response(head, body)) => {
+            let mut resp = into_client_response(&route, head, body);
+            if state.config.rewrites_location() {
+                let host = parts.headers.get(header::HOST);
+                location::apply(&state.config, &route.target, host, &mut resp);
+            }
+            resp
+        }
         Ok(Answer::Upgraded(head, upstream)) => match client_upgrade {
             Some(client) => websocket::splice(worker, route, client, head, upstream),
             // `send` refuses a 101 to a request that did not ask for one; never forward it.

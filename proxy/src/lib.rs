@@ -29,6 +29,7 @@ pub mod cli;
 pub mod config;
 pub mod error_page;
 pub mod forward;
+pub mod location;
 pub mod metrics;
 pub mod outgoing;
 pub mod persist;

@@ -152,3 +152,18 @@ fn https_redirection_without_certificates_fails_at_start_up() {
     assert!(err.contains("--redirect-port"), "{err}");
     assert!(err.contains("--ssl-key and --ssl-cert"), "{err}");
 }
+
+#[test]
+fn an_unknown_protocol_rewrite_fails_at_start_up() {
+    let out = Command::new(BIN)
+        .args(["--ip", "127.0.0.1", "--port", "0", "--api-port", "0"])
+        .args(["--auto-rewrite", "--protocol-rewrite", "gopher"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--protocol-rewrite \"gopher\": expected http or https"),
+        "{err}"
+    );
+}

@@ -416,3 +416,95 @@ async fn upstream_connections_are_reused() {
         "20 sequential requests opened {n} upstream connections"
     );
 }
+
+/// A target that answers `GET /STATUS/WHERE` with that status and a `Location`: `self` (its
+/// own address), `other` (another server) or `relative`.
+async fn redirecting_target() -> RawBackend {
+    RawBackend::start(|mut s: TcpStream| async move {
+        let own = s.local_addr().unwrap();
+        let (head, _) = read_head(&mut s).await;
+        let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
+        let mut parts = path.trim_start_matches('/').splitn(2, '/');
+        let status = parts.next().unwrap_or("200").to_owned();
+        let location = match parts.next().unwrap_or("") {
+            "self" => format!("http://{own}/hub/login?next=%2Fuser%2Fa%2F"),
+            "other" => "http://other.example:9/x".to_owned(),
+            _ => "/hub/login".to_owned(),
+        };
+        let answer = format!(
+            "HTTP/1.1 {status} X\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        let _ = s.write_all(answer.as_bytes()).await;
+    })
+    .await
+}
+
+/// The `Location` the client gets for `path`, sent with `Host: host`.
+async fn location_through(p: &TestProxy, path: &str, host: &str) -> String {
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http
+        .get(p.url(path))
+        .header("Host", host)
+        .send()
+        .await
+        .unwrap();
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn auto_and_protocol_rewrite_point_redirects_at_the_client() {
+    let t = redirecting_target().await;
+    let own = format!("http://{}", t.addr);
+    let host = "hub.example.org:8000";
+
+    // Without the flags (the plain path) the target's own address goes out as it is.
+    let p = TestProxy::start(TestProxy::config()).await;
+    p.add_route("/", json!({"target": t.url()})).await;
+    assert_eq!(
+        location_through(&p, "/302/self", host).await,
+        format!("{own}/hub/login?next=%2Fuser%2Fa%2F")
+    );
+
+    let p = TestProxy::start(Config {
+        auto_rewrite: true,
+        ..TestProxy::config()
+    })
+    .await;
+    p.add_route("/", json!({"target": t.url()})).await;
+    for status in [301, 302, 307, 308, 201] {
+        assert_eq!(
+            location_through(&p, &format!("/{status}/self"), host).await,
+            "http://hub.example.org:8000/hub/login?next=%2Fuser%2Fa%2F",
+            "{status}"
+        );
+    }
+    // Left alone: another server, a relative location, an answer that is not a redirect.
+    assert_eq!(
+        location_through(&p, "/302/other", host).await,
+        "http://other.example:9/x"
+    );
+    assert_eq!(
+        location_through(&p, "/302/relative", host).await,
+        "/hub/login"
+    );
+    assert_eq!(
+        location_through(&p, "/303/self", host).await,
+        format!("{own}/hub/login?next=%2Fuser%2Fa%2F")
+    );
+
+    let p = TestProxy::start(Config {
+        auto_rewrite: true,
+        protocol_rewrite: Some("https".into()),
+        ..TestProxy::config()
+    })
+    .await;
+    p.add_route("/", json!({"target": t.url()})).await;
+    assert_eq!(
+        location_through(&p, "/302/self", "hub.example.org").await,
+        "https://hub.example.org/hub/login?next=%2Fuser%2Fa%2F"
+    );
+}

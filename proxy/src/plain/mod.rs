@@ -129,6 +129,9 @@ impl<'a> Conn<'a> {
     /// The plan for `req` if it is a plain request.
     fn plain(&self, req: &httparse::Request<'_, '_>) -> Option<Plan> {
         let state = &self.worker.state;
+        if state.config.rewrites_location() {
+            return None; // rewritten on hyper's path only (crate::location)
+        }
         let (method, target) = (req.method?, req.path?);
         if req.version != Some(1) || method == "CONNECT" || !target.bytes().all(plain_target_byte) {
             return None;
