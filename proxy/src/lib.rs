@@ -189,27 +189,19 @@ pub async fn run(
     tracing::info!("shutting down");
     let _ = stop.send(true);
     let _ = public.await;
-    let api_result = api.await.unwrap_or(Ok(()));
-    if let Some(r) = redirect {
-        r.await
-            .unwrap_or(Ok(()))
-            .map_err(|source| ProxyError::Serve {
-                which: "redirect",
-                source,
-            })?;
+    // Every server is waited for; the first failure is reported.
+    let mut result = Ok(());
+    for (which, server) in [
+        ("API", Some(api)),
+        ("redirect", redirect),
+        ("metrics", metrics),
+    ] {
+        if let Some(server) = server {
+            let served = server.await.unwrap_or(Ok(())).map_err(serve_error(which));
+            result = result.and(served);
+        }
     }
-    if let Some(m) = metrics {
-        m.await
-            .unwrap_or(Ok(()))
-            .map_err(|source| ProxyError::Serve {
-                which: "metrics",
-                source,
-            })?;
-    }
-    api_result.map_err(|source| ProxyError::Serve {
-        which: "API",
-        source,
-    })
+    result
 }
 
 fn serve_error(which: &'static str) -> impl FnOnce(std::io::Error) -> ProxyError {

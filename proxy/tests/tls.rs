@@ -113,22 +113,12 @@ async fn the_api_speaks_https() {
         api: Some(pki.server_tls()),
         ..Default::default()
     });
-    let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let api = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let api_port = api.local_addr().unwrap().port();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(run(
-        config,
-        Listeners {
-            public,
-            api,
-            metrics: None,
-            redirect: None,
-        },
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let Started {
+        api_port,
+        stop,
+        task,
+        ..
+    } = start(config, false).await;
     let url = format!("https://localhost:{api_port}/api/routes");
     let deadline = Instant::now() + Duration::from_secs(10);
     let answer = loop {
@@ -228,34 +218,43 @@ async fn unusable_tls_files_stop_the_start_naming_the_file() {
     }
 }
 
-/// A proxy serving `config` with a `--redirect-port` listener; its public and redirect ports.
-async fn start_with_redirect(
-    config: Config,
-) -> (
-    u16,
-    std::net::SocketAddr,
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<Result<(), ProxyError>>,
-) {
-    let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let api = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let redirect = TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// A proxy serving `config` on its own listeners (with a `--redirect-port` one if `redirect`),
+/// for what `TestProxy` does not set up.
+struct Started {
+    public_port: u16,
+    api_port: u16,
+    redirect: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), ProxyError>>,
+}
+
+async fn start(config: Config, redirect: bool) -> Started {
+    let bind = || TcpListener::bind("127.0.0.1:0");
+    let (public, api, redirect_listener) = (
+        bind().await.unwrap(),
+        bind().await.unwrap(),
+        bind().await.unwrap(),
+    );
     let public_port = public.local_addr().unwrap().port();
-    let redirect_addr = redirect.local_addr().unwrap();
+    let api_port = api.local_addr().unwrap().port();
+    let redirect_addr = redirect_listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(run(
-        config,
-        Listeners {
-            public,
-            api,
-            metrics: None,
-            redirect: Some(redirect),
-        },
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    (public_port, redirect_addr, stop, task)
+    let listeners = Listeners {
+        public,
+        api,
+        metrics: None,
+        redirect: redirect.then_some(redirect_listener),
+    };
+    let task = tokio::spawn(run(config, listeners, async {
+        let _ = stopped.await;
+    }));
+    Started {
+        public_port,
+        api_port,
+        redirect: redirect_addr,
+        stop,
+        task,
+    }
 }
 
 #[tokio::test]
@@ -269,7 +268,13 @@ async fn the_redirect_port_sends_browsers_to_https_on_the_proxy_port() {
             ..Default::default()
         })
     };
-    let (public_port, redirect, stop, task) = start_with_redirect(config).await;
+    let Started {
+        public_port,
+        redirect,
+        stop,
+        task,
+        ..
+    } = start(config, true).await;
     let ask = |request: String| async move {
         eventually(Duration::from_secs(10), "the redirect port", || {
             let request = request.clone();
@@ -325,7 +330,12 @@ async fn redirect_to_443_leaves_the_port_out() {
             ..Default::default()
         })
     };
-    let (_, redirect, stop, task) = start_with_redirect(config).await;
+    let Started {
+        redirect,
+        stop,
+        task,
+        ..
+    } = start(config, true).await;
     let http = reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
@@ -354,8 +364,12 @@ async fn redirect_to_443_leaves_the_port_out() {
 
 #[tokio::test]
 async fn a_redirect_port_without_tls_is_refused() {
-    let (_, _, _stop, task) = start_with_redirect(TestProxy::config()).await;
-    let err = task.await.unwrap().expect_err("no TLS, no redirect");
+    let started = start(TestProxy::config(), true).await;
+    let err = started
+        .task
+        .await
+        .unwrap()
+        .expect_err("no TLS, no redirect");
     assert!(
         matches!(
             err,
