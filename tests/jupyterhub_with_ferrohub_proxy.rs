@@ -133,3 +133,64 @@ async fn singleuser_server_and_kernel_websocket_through_ferrohub_proxy() {
     let left = hub.dir.after_exit().await;
     assert!(left.is_empty(), "running after the shutdown: {left:#?}");
 }
+
+/// `GET path` with `Authorization: token {token}` on the unix socket at `socket`; the status
+/// and the JSON body.
+async fn get_over_unix(socket: &std::path::Path, path: &str, token: &str) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::UnixStream::connect(socket)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {socket:?}: {e}"));
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: token {token}\r\n\
+         Connection: close\r\n\r\n"
+    );
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).await.unwrap();
+    let status = answer.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn jupyterhub_drives_the_proxy_api_over_a_unix_socket() {
+    let mut socket = None;
+    let mut hub = JupyterHub::start("jupyterhub-unix", free_port(), PROXY_TOKEN, |scratch| {
+        let path = scratch.join("proxy-api.sock");
+        let url = format!(
+            "http+unix://{}",
+            path.display().to_string().replace('/', "%2F")
+        );
+        socket = Some(path);
+        format!(
+            "c.JupyterHub.authenticator_class = 'dummy'
+c.ConfigurableHTTPProxy.api_url = {url}
+c.JupyterHub.services = [{{'name': 'e2e', 'api_token': '{ADMIN_TOKEN}', 'admin': True}}]
+",
+            url = py(&url),
+        )
+    })
+    .await;
+    let socket = socket.expect("the configuration was written");
+    // JupyterHub answering through the proxy's public port means it added its own route
+    // through the API on the socket (it passes no --default-target); the table says so too.
+    let (status, routes) = get_over_unix(&socket, "/api/routes", PROXY_TOKEN).await;
+    assert_eq!(status, 200, "GET /api/routes on {socket:?}: {routes}");
+    assert_eq!(routes["/"]["hub"], true, "the hub's route in {routes}");
+    let (status, _) = get_over_unix(&socket, "/api/routes", "wrong-token").await;
+    assert_eq!(status, 403);
+
+    let body = json!({"proxy": true, "servers": true});
+    let (status, body) = hub.api("POST", "/shutdown", body).await;
+    assert_eq!(status, 202, "POST /hub/api/shutdown: {body}");
+    let exit = hub.process.wait_exit(Duration::from_secs(30)).await;
+    assert!(exit.success(), "JupyterHub exited with {exit} on shutdown");
+    let gone = || async { (!socket.exists()).then_some(()) };
+    poll(
+        Duration::from_secs(15),
+        "the API socket file to be removed",
+        gone,
+    )
+    .await;
+}

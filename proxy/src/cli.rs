@@ -122,13 +122,17 @@ pub struct Cli {
     #[arg(long)]
     pub protocol_rewrite: Option<String>,
 
+    /// Listen on this unix socket instead of --ip and --port
+    #[arg(long, conflicts_with_all = ["ip", "port"])]
+    pub socket: Option<PathBuf>,
+    /// Serve the API on this unix socket instead of --api-ip and --api-port
+    #[arg(long, conflicts_with_all = ["api_ip", "api_port"])]
+    pub api_socket: Option<PathBuf>,
+    /// Serve metrics on this unix socket instead of --metrics-ip and --metrics-port
+    #[arg(long, conflicts_with_all = ["metrics_ip", "metrics_port"])]
+    pub metrics_socket: Option<PathBuf>,
+
     // --- Accepted by name, refused at start-up until implemented. ---
-    #[arg(long, hide = true)]
-    pub socket: Option<String>,
-    #[arg(long, hide = true)]
-    pub api_socket: Option<String>,
-    #[arg(long, hide = true)]
-    pub metrics_socket: Option<String>,
     #[arg(long, hide = true)]
     pub storage_backend: Option<String>,
 }
@@ -201,14 +205,6 @@ impl Cli {
     }
 
     fn refuse_unimplemented(&self) -> Result<(), ConfigError> {
-        let other: [(&'static str, bool); 3] = [
-            ("socket", self.socket.is_some()),
-            ("api-socket", self.api_socket.is_some()),
-            ("metrics-socket", self.metrics_socket.is_some()),
-        ];
-        if let Some((flag, _)) = other.iter().find(|(_, set)| *set) {
-            return Err(ConfigError::NotImplemented { flag });
-        }
         if self.storage_backend.is_some() {
             return Err(ConfigError::NotImplemented {
                 flag: "storage-backend (use --routes-file to keep routes)",

@@ -112,6 +112,16 @@ pub enum ConfigError {
          give --ssl-key and --ssl-cert as well"
     )]
     RedirectWithoutTls,
+    #[error(
+        "HTTPS redirection (--redirect-port) from a proxy on a unix socket (--socket) needs \
+         --redirect-to: the HTTPS port browsers reach it on"
+    )]
+    RedirectNeedsPort,
+    #[error(
+        "the API cannot serve TLS (--api-ssl-*) on a unix socket (--api-socket): the socket \
+         file's permissions guard it; drop one of the two"
+    )]
+    ApiTlsOnUnixSocket,
     #[error("--{flag} {value:?}: {reason}")]
     Invalid {
         flag: &'static str,

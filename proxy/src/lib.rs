@@ -29,6 +29,7 @@ pub mod cli;
 pub mod config;
 pub mod error_page;
 pub mod forward;
+pub mod listen;
 pub mod location;
 pub mod metrics;
 pub mod outgoing;
@@ -48,6 +49,7 @@ pub mod websocket;
 pub use config::{Config, ConfigError};
 
 use axum::serve::Listener;
+use listen::Listen;
 use persist::{PersistError, Persister};
 use routes::{RouteTable, Routes, Target};
 use serde_json::{Map, Value};
@@ -80,9 +82,9 @@ pub enum ProxyError {
 
 /// The sockets `run` serves, bound by the caller (so tests can use port 0).
 pub struct Listeners {
-    pub public: TcpListener,
-    pub api: TcpListener,
-    pub metrics: Option<TcpListener>,
+    pub public: Listen,
+    pub api: Listen,
+    pub metrics: Option<Listen>,
     /// `--redirect-port`: plain HTTP redirected to HTTPS ([`redirect`]); needs public TLS.
     pub redirect: Option<TcpListener>,
 }
@@ -98,6 +100,13 @@ pub async fn run(
     let tls = tls::Loaded::load(&config.tls, config.insecure)?;
     if listeners.redirect.is_some() && tls.public.is_none() {
         return Err(ConfigError::RedirectWithoutTls.into());
+    }
+    let public_port = listeners.public.tcp_port();
+    if listeners.redirect.is_some() && public_port.is_none() && config.redirect_to.is_none() {
+        return Err(ConfigError::RedirectNeedsPort.into());
+    }
+    if tls.api.is_some() && matches!(listeners.api, Listen::Unix(..)) {
+        return Err(ConfigError::ApiTlsOnUnixSocket.into());
     }
     let routes = initial_routes(&config)?;
     if config.auth_token.is_none() {
@@ -120,12 +129,11 @@ pub async fn run(
         );
     }
     let state = state::Shared::new(config, routes, tls.upstream, revoked, stopped.clone());
-    let addr = |l: &TcpListener| l.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let scheme = |tls: &Option<_>| if tls.is_some() { "https" } else { "http" };
     tracing::info!(
         "Proxying {}://{} to {}",
         scheme(&tls.public),
-        addr(&listeners.public),
+        listeners.public,
         state
             .config
             .default_target
@@ -135,7 +143,7 @@ pub async fn run(
     tracing::info!(
         "Proxy API at {}://{}/api/routes",
         scheme(&tls.api),
-        addr(&listeners.api)
+        listeners.api
     );
 
     let workers = state
@@ -143,39 +151,33 @@ pub async fn run(
         .workers
         .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
         .unwrap_or(1);
-    let workers =
-        server::Workers::start(workers, &state, tls.public).map_err(serve_error("public"))?;
-    let public_port = listeners
-        .public
-        .local_addr()
-        .map_err(serve_error("public"))?
-        .port();
-    let public = tokio::spawn(server::serve(listeners.public, workers, stopped.clone()));
     let api_router = api::router(state.clone()).layer(axum::middleware::from_fn_with_state(
         state.clone(),
         metrics::count_api,
     ));
-    let api = match tls.api {
-        Some(acceptor) => tokio::spawn(serve_axum(
-            TlsListener::new(listeners.api, acceptor).map_err(serve_error("API"))?,
+    let api = match (tls.api, listeners.api) {
+        (Some(acceptor), Listen::Tcp(l)) => tokio::spawn(serve_axum(
+            TlsListener::new(l, acceptor).map_err(serve_error("API"))?,
             api_router,
             stopped.clone(),
         )),
-        None => tokio::spawn(serve_axum(listeners.api, api_router, stopped.clone())),
+        (Some(_), Listen::Unix(..)) => return Err(ConfigError::ApiTlsOnUnixSocket.into()),
+        (None, l) => spawn_axum(l, api_router, stopped.clone()),
     };
+    let workers =
+        server::Workers::start(workers, &state, tls.public).map_err(serve_error("public"))?;
+    let public = tokio::spawn(server::serve(listeners.public, workers, stopped.clone()));
     let metrics = listeners.metrics.map(|l| {
-        tracing::info!("Serve metrics at http://{}/metrics", addr(&l));
-        tokio::spawn(serve_axum(
-            l,
-            api::metrics_router(state.clone()),
-            stopped.clone(),
-        ))
+        tracing::info!("Serve metrics at http://{l}/metrics");
+        spawn_axum(l, api::metrics_router(state.clone()), stopped.clone())
     });
 
     let redirect = match listeners.redirect {
         Some(l) => {
-            let to = state.config.redirect_to.unwrap_or(public_port);
-            tracing::info!("Added HTTP to HTTPS redirection from {} to {to}", addr(&l));
+            // Checked above: one of the two is there.
+            let to = state.config.redirect_to.or(public_port).unwrap_or(443);
+            let from = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
+            tracing::info!("Added HTTP to HTTPS redirection from {from} to {to}");
             Some(tokio::spawn(serve_axum(
                 l,
                 redirect::router(to),
@@ -208,11 +210,31 @@ fn serve_error(which: &'static str) -> impl FnOnce(std::io::Error) -> ProxyError
     move |source| ProxyError::Serve { which, source }
 }
 
-async fn serve_axum<L: Listener<Addr = std::net::SocketAddr>>(
+/// Serve `router` on `listen` until stopped; a unix socket's file is removed after.
+fn spawn_axum(
+    listen: Listen,
+    router: axum::Router,
+    stopped: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<std::io::Result<()>> {
+    match listen {
+        Listen::Tcp(l) => tokio::spawn(serve_axum(l, router, stopped)),
+        Listen::Unix(l, file) => tokio::spawn(async move {
+            let served = serve_axum(l, router, stopped).await;
+            drop(file);
+            served
+        }),
+    }
+}
+
+async fn serve_axum<L>(
     listener: L,
     router: axum::Router,
     mut stopped: watch::Receiver<bool>,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    L: Listener,
+    L::Addr: std::fmt::Debug,
+{
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             state::stopped(&mut stopped).await;

@@ -3,7 +3,9 @@
 use anyhow::Context;
 use clap::Parser;
 use ferrohub_proxy::cli::{bind, Cli};
+use ferrohub_proxy::listen::Listen;
 use ferrohub_proxy::{run, Listeners};
+use std::path::Path;
 use std::process::ExitCode;
 
 // The public port has its own worker threads (see `server`); this runtime only runs the
@@ -49,24 +51,15 @@ async fn start(cli: Cli) -> anyhow::Result<()> {
     let mut config = cli.config(token)?;
     config.proxy_key =
         cli.proxy_key(std::env::var(ferrohub_shared::env::FERROHUB_PROXY_KEY).ok())?;
-    let public = bind(&cli.ip, cli.port)
-        .await
-        .with_context(|| format!("cannot listen on {:?} port {}", cli.ip, cli.port))?;
+    let public = listen(cli.socket.as_deref(), &cli.ip, cli.port, "the proxy").await?;
     let api_port = cli.api_port();
-    let api = bind(&cli.api_ip, api_port).await.with_context(|| {
-        format!(
-            "cannot listen for the API on {:?} port {api_port}",
-            cli.api_ip
-        )
-    })?;
-    let metrics = match cli.metrics_port {
-        Some(port) => Some(bind(&cli.metrics_ip, port).await.with_context(|| {
-            format!(
-                "cannot listen for metrics on {:?} port {port}",
-                cli.metrics_ip
-            )
-        })?),
-        None => None,
+    let api = listen(cli.api_socket.as_deref(), &cli.api_ip, api_port, "the API").await?;
+    let metrics = match (&cli.metrics_socket, cli.metrics_port) {
+        (None, None) => None,
+        (path, port) => {
+            let port = port.unwrap_or_default();
+            Some(listen(path.as_deref(), &cli.metrics_ip, port, "metrics").await?)
+        }
     };
     let redirect = match cli.redirect_port {
         Some(port) => Some(bind(&cli.ip, port).await.with_context(|| {
@@ -90,6 +83,18 @@ async fn start(cli: Cli) -> anyhow::Result<()> {
     };
     run(config, listeners, shutdown_signal()).await?;
     Ok(())
+}
+
+/// Listen on the unix socket `path` if given, else on `ip:port`.
+async fn listen(path: Option<&Path>, ip: &str, port: u16, what: &str) -> anyhow::Result<Listen> {
+    match path {
+        Some(path) => Listen::unix(path)
+            .with_context(|| format!("cannot listen for {what} on the unix socket {path:?}")),
+        None => bind(ip, port)
+            .await
+            .map(Listen::from)
+            .with_context(|| format!("cannot listen for {what} on {ip:?} port {port}")),
+    }
 }
 
 /// SIGINT (Ctrl-C) or SIGTERM (`docker stop`, Kubernetes, the hub stopping its proxy).

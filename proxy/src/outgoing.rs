@@ -58,14 +58,32 @@ impl Outgoing {
 /// once per connection rather than per request.
 #[derive(Clone)]
 pub struct Peer {
-    forwarded_for: Box<str>,
+    /// `None` for a client on a unix socket: it has no address, so `X-Forwarded-For` is passed
+    /// on as that client (typically a front proxy) wrote it.
+    forwarded_for: Option<Box<str>>,
 }
 
 impl Peer {
     pub fn new(addr: SocketAddr) -> Peer {
         Peer {
-            forwarded_for: addr.ip().to_canonical().to_string().into(),
+            forwarded_for: Some(addr.ip().to_canonical().to_string().into()),
         }
+    }
+
+    pub fn unix() -> Peer {
+        Peer {
+            forwarded_for: None,
+        }
+    }
+}
+
+impl std::fmt::Display for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            self.forwarded_for
+                .as_deref()
+                .unwrap_or("unix socket client"),
+        )
     }
 }
 
@@ -269,7 +287,11 @@ impl Rewrite<'_> {
                 (true, false) => b"ws",
                 (true, true) => b"wss",
             };
-            let ours = [self.peer.forwarded_for.as_bytes(), port, proto];
+            let ours = [
+                self.peer.forwarded_for.as_deref().map(str::as_bytes),
+                Some(port),
+                Some(proto),
+            ];
             for (name, value) in APPENDED.iter().zip(ours) {
                 if !custom(name) {
                     appended(out, name, headers(), value);
@@ -289,13 +311,14 @@ impl Rewrite<'_> {
 }
 
 /// `name: earlier values, ours`: what earlier proxies said (joined with ", "), then ours
-/// after a comma.
+/// after a comma. Without ours, the earlier values alone (no line if there are none).
 fn appended<'h>(
     out: &mut Vec<u8>,
     name: &str,
     headers: impl Iterator<Item = (&'h str, &'h [u8])>,
-    ours: &[u8],
+    ours: Option<&[u8]>,
 ) {
+    let start = out.len();
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");
     let mut earlier = false;
@@ -306,10 +329,16 @@ fn appended<'h>(
         out.extend_from_slice(v);
         earlier = true;
     }
-    if earlier {
-        out.push(b',');
+    match ours {
+        Some(ours) => {
+            if earlier {
+                out.push(b',');
+            }
+            out.extend_from_slice(ours);
+        }
+        None if !earlier => return out.truncate(start),
+        None => {}
     }
-    out.extend_from_slice(ours);
     out.extend_from_slice(b"\r\n");
 }
 

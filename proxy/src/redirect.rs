@@ -3,8 +3,8 @@
 //!
 //! Like CHP the answer is a 301 to `https://HOST[:PORT]/path?query`, where HOST is the request's
 //! `Host` without its port and PORT is `--redirect-to` (else the proxy's own port), left out when
-//! it is 443. Unlike CHP, a request without a usable `Host` gets a 400 that says so (CHP's
-//! handler throws), and an IPv6 host keeps its brackets.
+//! it is 443; a request without a usable `Host` gets a 400 that says why, as in CHP 5. Unlike
+//! CHP, an IPv6 host keeps its brackets.
 
 use axum::body::Body;
 use axum::extract::{Request, State};

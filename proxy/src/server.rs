@@ -11,6 +11,7 @@
 //! context switch. nginx's worker processes are the model.
 
 use crate::forward;
+use crate::listen::Listen;
 use crate::metrics::ClientBytes;
 use crate::outgoing::Peer;
 use crate::plain::{self, Replay};
@@ -26,7 +27,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_rustls::TlsAcceptor;
 
@@ -38,7 +39,10 @@ const GRACE: Duration = Duration::from_secs(10);
 
 /// A connection on its way from the accept loop to a worker (a std socket: it is registered
 /// with the worker's own runtime on arrival).
-type Handoff = (std::net::TcpStream, SocketAddr);
+enum Handoff {
+    Tcp(std::net::TcpStream, SocketAddr),
+    Unix(std::os::unix::net::UnixStream),
+}
 
 /// The worker threads of the public port, started by [`Workers::start`] and served to by
 /// [`serve`].
@@ -82,12 +86,12 @@ impl Workers {
         Ok(Workers(workers))
     }
 
-    fn dispatch(&self, stream: std::net::TcpStream, remote: SocketAddr) {
+    fn dispatch(&self, conn: Handoff) {
         let Some(w) = self.0.iter().min_by_key(|w| w.load.load(Ordering::Relaxed)) else {
             return;
         };
         w.load.fetch_add(1, Ordering::Relaxed);
-        if w.conns.send((stream, remote)).is_err() {
+        if w.conns.send(conn).is_err() {
             w.load.fetch_sub(1, Ordering::Relaxed);
         }
     }
@@ -103,26 +107,33 @@ impl Workers {
 
 /// Accept until `shutdown` turns true, handing connections to `workers`; then wait for the
 /// workers to let their open connections finish (each up to [`GRACE`]).
-pub async fn serve(
-    mut listener: TcpListener,
-    workers: Workers,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    loop {
-        tokio::select! {
-            _ = crate::state::stopped(&mut shutdown) => break,
-            // Accept errors (such as running out of file descriptors) are logged and
-            // backed off from inside `accept`.
-            (stream, remote) = Listener::accept(&mut listener) => {
+pub async fn serve(listener: Listen, workers: Workers, mut shutdown: watch::Receiver<bool>) {
+    // Accept errors (such as running out of file descriptors) are logged and backed off from
+    // inside `accept`.
+    let accepting = async {
+        match listener {
+            Listen::Tcp(mut tcp) => loop {
+                let (stream, remote) = Listener::accept(&mut tcp).await;
                 let _ = stream.set_nodelay(true);
                 match stream.into_std() {
-                    Ok(s) => workers.dispatch(s, remote),
+                    Ok(s) => workers.dispatch(Handoff::Tcp(s, remote)),
                     Err(e) => tracing::debug!(%remote, "cannot hand the connection over: {e}"),
                 }
-            }
+            },
+            // The socket file stays until this loop ends.
+            Listen::Unix(mut unix, _file) => loop {
+                let (stream, _) = Listener::accept(&mut unix).await;
+                match stream.into_std() {
+                    Ok(s) => workers.dispatch(Handoff::Unix(s)),
+                    Err(e) => tracing::debug!("cannot hand the connection over: {e}"),
+                }
+            },
         }
+    };
+    tokio::select! {
+        _ = crate::state::stopped(&mut shutdown) => {}
+        () = accepting => {}
     }
-    drop(listener);
     workers.join().await;
 }
 
@@ -145,30 +156,21 @@ async fn work(
         tokio::select! {
             _ = crate::state::stopped(&mut shutdown) => break,
             conn = incoming.recv() => {
-                let Some((stream, remote)) = conn else { break };
+                let Some(conn) = conn else { break };
                 let held = Held(load.clone());
-                let stream = match TcpStream::from_std(stream) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        tracing::debug!(%remote, "cannot take the connection: {e}");
-                        continue;
-                    }
-                };
                 let (worker, shutdown) = (worker.clone(), stopping.clone());
                 let tls = tls.clone();
-                tokio::spawn(async move {
-                    let _held = held;
-                    match tls {
-                        None => connection(stream, remote, worker, shutdown).await,
-                        Some(acceptor) => {
-                            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                                Ok(Ok(tls)) => connection(tls, remote, worker, shutdown).await,
-                                Ok(Err(e)) => tracing::debug!(%remote, "TLS handshake failed: {e}"),
-                                Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
-                            }
-                        }
-                    }
-                });
+                let taken = match conn {
+                    Handoff::Tcp(s, remote) => TcpStream::from_std(s).map(|s| {
+                        tokio::spawn(client(s, Peer::new(remote), tls, worker, shutdown, held));
+                    }),
+                    Handoff::Unix(s) => UnixStream::from_std(s).map(|s| {
+                        tokio::spawn(client(s, Peer::unix(), tls, worker, shutdown, held));
+                    }),
+                };
+                if let Err(e) = taken {
+                    tracing::debug!("cannot take the connection: {e}");
+                }
             }
         }
     }
@@ -189,9 +191,30 @@ impl Drop for Held {
     }
 }
 
+/// One client connection: its TLS handshake (with `--ssl-*`), then its requests.
+async fn client<S>(
+    stream: S,
+    peer: Peer,
+    tls: Option<TlsAcceptor>,
+    worker: Arc<Worker>,
+    shutdown: watch::Receiver<bool>,
+    _held: Held,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let Some(acceptor) = tls else {
+        return connection(stream, peer, worker, shutdown).await;
+    };
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => connection(tls, peer, worker, shutdown).await,
+        Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+    }
+}
+
 async fn connection(
     stream: impl AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    remote: SocketAddr,
+    peer: Peer,
     worker: Arc<Worker>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -203,7 +226,6 @@ async fn connection(
         Some(t) => t.min(c.keep_alive_timeout),
         None => c.keep_alive_timeout,
     };
-    let peer = Peer::new(remote);
     let mut stream = Tap::new(stream, ClientBytes(worker.traffic.clone()));
     let mut plain = plain::Conn::new(&worker, &peer, head_timeout);
     let read = match plain.serve(&mut stream, &mut shutdown).await {
@@ -217,7 +239,10 @@ async fn connection(
         .header_read_timeout(head_timeout)
         .max_header_size(MAX_HEADER_BYTES)
         .keep_alive(true);
-    let svc = service_fn(move |req| forward::handle(worker.clone(), peer.clone(), req));
+    let svc = {
+        let peer = peer.clone();
+        service_fn(move |req| forward::handle(worker.clone(), peer.clone(), req))
+    };
     let conn = builder
         .serve_connection(TokioIo::new(Replay::new(read, stream)), svc)
         .with_upgrades();
@@ -230,6 +255,6 @@ async fn connection(
         }
     };
     if let Err(e) = result {
-        tracing::debug!(%remote, "connection ended: {e}");
+        tracing::debug!(%peer, "connection ended: {e}");
     }
 }

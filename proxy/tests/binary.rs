@@ -167,3 +167,15 @@ fn an_unknown_protocol_rewrite_fails_at_start_up() {
         "{err}"
     );
 }
+
+#[test]
+fn a_socket_and_a_port_for_the_same_server_are_refused() {
+    let out = Command::new(BIN)
+        .args(["--socket", "/tmp/ferrohub-never.sock", "--port", "8123"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--socket") && err.contains("--port"), "{err}");
+    assert!(!std::path::Path::new("/tmp/ferrohub-never.sock").exists());
+}

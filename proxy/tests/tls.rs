@@ -240,8 +240,8 @@ async fn start(config: Config, redirect: bool) -> Started {
     let redirect_addr = redirect_listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let listeners = Listeners {
-        public,
-        api,
+        public: public.into(),
+        api: api.into(),
         metrics: None,
         redirect: redirect.then_some(redirect_listener),
     };

@@ -49,9 +49,9 @@ impl TestProxy {
         let metrics_addr = metrics.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let listeners = Listeners {
-            public,
-            api,
-            metrics: Some(metrics),
+            public: public.into(),
+            api: api.into(),
+            metrics: Some(metrics.into()),
             redirect: None,
         };
         let mut task = tokio::spawn(run(config, listeners, async {
@@ -317,7 +317,14 @@ pub async fn read_body(stream: &mut TcpStream, head: &str, rest: Vec<u8>) -> Vec
 /// Send `request` verbatim on a new connection and return the whole answer as text (the
 /// request should carry `Connection: close`).
 pub async fn raw_request(addr: SocketAddr, request: &str) -> String {
-    let mut s = TcpStream::connect(addr).await.unwrap();
+    exchange(TcpStream::connect(addr).await.unwrap(), request).await
+}
+
+/// Send `request` verbatim on `s` and return the whole answer as text.
+pub async fn exchange(
+    mut s: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    request: &str,
+) -> String {
     s.write_all(request.as_bytes()).await.unwrap();
     let mut out = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out))

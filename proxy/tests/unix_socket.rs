@@ -1,0 +1,79 @@
+//! The public port and the API on unix sockets (`--socket`, `--api-socket`), as JupyterHub
+//! asks for with `http+unix://` URLs.
+
+mod common;
+
+use common::*;
+use ferrohub_proxy::listen::Listen;
+use ferrohub_proxy::{run, Listeners};
+use serde_json::json;
+use std::path::Path;
+use tokio::net::UnixStream;
+
+/// `request` on a new connection to the unix socket at `path`; the whole answer as text.
+async fn over(path: &Path, request: &str) -> String {
+    exchange(UnixStream::connect(path).await.unwrap(), request).await
+}
+
+#[tokio::test]
+async fn routes_added_and_served_over_unix_sockets() {
+    let dir = std::env::temp_dir().join(format!(
+        "ferrohub-proxy-unix-{}",
+        ferrohub_shared::secret::random_hex(4)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (public, api) = (dir.join("proxy.sock"), dir.join("api.sock"));
+    let backend = Backend::start("alice").await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let listeners = Listeners {
+        public: Listen::unix(&public).unwrap(),
+        api: Listen::unix(&api).unwrap(),
+        metrics: None,
+        redirect: None,
+    };
+    let task = tokio::spawn(run(TestProxy::config(), listeners, async {
+        let _ = stopped.await;
+    }));
+
+    let body = json!({"target": backend.url()}).to_string();
+    let add = format!(
+        "POST /api/routes/user/alice HTTP/1.1\r\nHost: localhost\r\nAuthorization: token {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let answer = over(&api, &add).await;
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+
+    // A front proxy on the socket names the client; the proxy has no address of its own to add.
+    let get = "GET /user/alice/tree?x=1 HTTP/1.1\r\nHost: hub.example.org\r\n\
+               X-Forwarded-For: 203.0.113.7\r\nConnection: close\r\n\r\n";
+    let answer = over(&public, get).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let seen = body_json(&answer);
+    assert_eq!(seen["uri"], "/user/alice/tree?x=1");
+    assert_eq!(seen["headers"]["x-forwarded-for"], "203.0.113.7");
+    assert_eq!(seen["headers"]["x-forwarded-proto"], "http");
+    assert_eq!(seen["headers"]["x-forwarded-host"], "hub.example.org");
+    // A request with a body goes through hyper's path: the same there.
+    let post = "POST /user/alice/api HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\
+                Connection: close\r\n\r\nhi";
+    let answer = over(&public, post).await;
+    let seen = body_json(&answer);
+    assert_eq!(seen["body"], "hi", "{answer}");
+    assert!(seen["headers"]["x-forwarded-for"].is_null(), "{answer}");
+
+    let routes = over(
+        &api,
+        &format!("GET /api/routes HTTP/1.1\r\nHost: l\r\nAuthorization: token {TOKEN}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert_eq!(body_json(&routes)["/user/alice"]["target"], backend.url());
+
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+    assert!(
+        !public.exists() && !api.exists(),
+        "the socket files go with the proxy"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
