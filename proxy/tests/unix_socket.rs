@@ -1,5 +1,5 @@
-//! The public port and the API on unix sockets (`--socket`, `--api-socket`), as JupyterHub
-//! asks for with `http+unix://` URLs.
+//! The public port, the API and the metrics on unix sockets (`--socket`, `--api-socket`,
+//! `--metrics-socket`), as JupyterHub asks for with `http+unix://` URLs.
 
 mod common;
 
@@ -23,12 +23,13 @@ async fn routes_added_and_served_over_unix_sockets() {
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let (public, api) = (dir.join("proxy.sock"), dir.join("api.sock"));
+    let metrics = dir.join("metrics.sock");
     let backend = Backend::start("alice").await;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let listeners = Listeners {
         public: Listen::unix(&public).unwrap(),
         api: Listen::unix(&api).unwrap(),
-        metrics: None,
+        metrics: Some(Listen::unix(&metrics).unwrap()),
         redirect: None,
     };
     let task = tokio::spawn(run(TestProxy::config(), listeners, async {
@@ -68,12 +69,21 @@ async fn routes_added_and_served_over_unix_sockets() {
     )
     .await;
     assert_eq!(body_json(&routes)["/user/alice"]["target"], backend.url());
+    let scrape = over(
+        &metrics,
+        "GET /metrics HTTP/1.1\r\nHost: l\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(scrape.starts_with("HTTP/1.1 200"), "{scrape}");
+    assert!(
+        scrape.contains("\nrequests_web 2\n"),
+        "the GET and the POST on the public socket counted: {scrape}"
+    );
 
     let _ = stop.send(());
     task.await.unwrap().unwrap();
-    assert!(
-        !public.exists() && !api.exists(),
-        "the socket files go with the proxy"
-    );
+    for file in [public, api, metrics] {
+        assert!(!file.exists(), "{file:?} goes with the proxy");
+    }
     std::fs::remove_dir_all(dir).unwrap();
 }
