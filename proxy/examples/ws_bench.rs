@@ -73,19 +73,22 @@ async fn echo() {
     }
 }
 
-async fn connect(url: &str) -> Ws {
+/// Open a websocket to `url`; what failed, if it did (the URL itself must be usable).
+async fn connect(url: &str) -> Result<Ws, String> {
     let u = url::Url::parse(url).expect("a ws:// URL");
     let addr = format!(
         "{}:{}",
         u.host_str().expect("a host"),
         u.port().expect("a port")
     );
-    let tcp = TcpStream::connect(addr).await.expect("the server accepts");
-    tcp.set_nodelay(true).unwrap();
+    let tcp = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connecting: {e}"))?;
+    tcp.set_nodelay(true).map_err(|e| e.to_string())?;
     let (ws, _) = tokio_tungstenite::client_async(url, tcp)
         .await
-        .expect("the websocket handshake succeeds");
-    ws
+        .map_err(|e| format!("websocket handshake: {e}"))?;
+    Ok(ws)
 }
 
 async fn round_trip(ws: &mut Ws, payload: &[u8]) -> Result<(), String> {
@@ -104,7 +107,7 @@ async fn round_trip(ws: &mut Ws, payload: &[u8]) -> Result<(), String> {
 }
 
 async fn rtt(url: &str, n: usize) {
-    let mut ws = connect(url).await;
+    let mut ws = connect(url).await.unwrap();
     let payload = [7u8; 64];
     for _ in 0..n / 10 + 100 {
         round_trip(&mut ws, &payload).await.unwrap();
@@ -130,7 +133,7 @@ async fn soak(url: &str, conns: usize, length: Duration, reconnect: u64) {
             let payload: Vec<u8> = (0..1024).map(|b| (b + i) as u8).collect();
             let (mut messages, mut opened) = (0u64, 0u64);
             while Instant::now() < deadline {
-                let mut ws = connect(&url).await;
+                let mut ws = connect(&url).await?;
                 opened += 1;
                 let mut on_this = 0;
                 while Instant::now() < deadline && (reconnect == 0 || on_this < reconnect) {
