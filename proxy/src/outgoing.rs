@@ -124,8 +124,7 @@ impl<'h> Listed<'h> {
         for (name, value) in headers {
             if name.eq_ignore_ascii_case("connection") {
                 // `keep-alive` and `close` (nearly every value) name nothing more to drop.
-                let tokens = value.split(|&b| b == b',').map(<[u8]>::trim_ascii);
-                names.extend(tokens.filter(|t| {
+                names.extend(tokens(value).filter(|t| {
                     !ALWAYS_DROPPED_OR_NONE
                         .iter()
                         .any(|h| t.eq_ignore_ascii_case(h.as_bytes()))
@@ -347,6 +346,12 @@ fn request_line(out: &mut Vec<u8>, method: &Method, path_and_query: &str) {
     out.push(b' ');
     out.extend_from_slice(path_and_query.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
+}
+
+/// The comma-separated elements of a header value, trimmed (`Connection`, `Transfer-Encoding`,
+/// a `Content-Length` list).
+pub fn tokens(value: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
+    value.split(|&b| b == b',').map(<[u8]>::trim_ascii)
 }
 
 /// One header line.

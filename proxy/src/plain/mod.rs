@@ -21,7 +21,7 @@ pub use replay::Replay;
 
 use crate::error_page::{self, Kind};
 use crate::forward::{self, Destination};
-use crate::outgoing::{Outgoing, Peer, Rewrite};
+use crate::outgoing::{tokens, Outgoing, Peer, Rewrite};
 use crate::routes::Route;
 use crate::server::MAX_HEADER_BYTES;
 use crate::state::{Metrics, Worker};
@@ -143,10 +143,7 @@ impl<'a> Conn<'a> {
             if name.eq_ignore_ascii_case("host") {
                 host = Some(h.value);
             } else if name.eq_ignore_ascii_case("connection") {
-                close |= h
-                    .value
-                    .split(|&b| b == b',')
-                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
+                close |= tokens(h.value).any(|t| t.eq_ignore_ascii_case(b"close"));
             } else if name.eq_ignore_ascii_case("content-length") {
                 if h.value.trim_ascii() != b"0" {
                     return None;

@@ -1,6 +1,7 @@
 //! HTTP/1.1 on the upstream side, without I/O: the response head we parse, how the response body is delimited (RFC 9112 section 6.3), and a chunked decoder
 //! that works on the bytes already read.
 
+use crate::outgoing::tokens;
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Version};
@@ -154,13 +155,12 @@ fn parse_head_with<const N: usize>(buf: &mut BytesMut) -> Result<Option<Head>, W
             name: at(h.name.as_bytes()),
             value: at(h.value),
         });
-        let tokens = || h.value.split(|&b| b == b',').map(<[u8]>::trim_ascii);
         if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            let last = tokens().next_back().unwrap_or_default();
+            let last = tokens(h.value).next_back().unwrap_or_default();
             transfer_encoding = Some(last.eq_ignore_ascii_case(b"chunked"));
         } else if h.name.eq_ignore_ascii_case("content-length") {
             // Repeated values must agree (a list such as "42, 42" is allowed).
-            for v in tokens() {
+            for v in tokens(h.value) {
                 let n = std::str::from_utf8(v)
                     .ok()
                     .and_then(|v| v.parse::<u64>().ok());
@@ -171,8 +171,8 @@ fn parse_head_with<const N: usize>(buf: &mut BytesMut) -> Result<Option<Head>, W
                 };
             }
         } else if h.name.eq_ignore_ascii_case("connection") {
-            close |= tokens().any(|t| t.eq_ignore_ascii_case(b"close"));
-            keep_alive |= tokens().any(|t| t.eq_ignore_ascii_case(b"keep-alive"));
+            close |= tokens(h.value).any(|t| t.eq_ignore_ascii_case(b"close"));
+            keep_alive |= tokens(h.value).any(|t| t.eq_ignore_ascii_case(b"keep-alive"));
         }
     }
     let raw = buf.split_to(len).freeze();
