@@ -10,7 +10,6 @@
 use crate::config::Config;
 use crate::routes::Target;
 use http::header::{HeaderValue, LOCATION};
-use http::uri::Authority;
 use http::{Response, StatusCode};
 
 /// Rewrite `resp`'s `Location` if the flags ask for it; `client_host` is the request's `Host`.
@@ -53,10 +52,7 @@ pub fn rewrite(
         url.set_scheme(scheme).ok()?;
     }
     if config.auto_rewrite {
-        let client: Authority = client_host?.trim().parse().ok()?;
-        if client.as_str().contains('@') {
-            return None;
-        }
+        let client = crate::redirect::host_header(client_host?)?;
         url.set_host(Some(client.host())).ok()?;
         url.set_port(client.port_u16()).ok()?;
     }

@@ -10,6 +10,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use http::uri::Authority;
 use http::{header, StatusCode};
 
 /// Answers every request on the redirect port with a redirect to HTTPS on `to_port`.
@@ -42,20 +43,21 @@ async fn redirect(State(to_port): State<u16>, req: Request) -> Response {
 /// Where a request for `path` (with its query) to `host` (as in a `Host` header, perhaps with a
 /// port) goes over HTTPS on `to_port`; `None` when `host` is no host name or address.
 pub fn location(host: &str, to_port: u16, path: &str) -> Option<String> {
-    let authority: http::uri::Authority = host.trim().parse().ok()?;
-    if authority.as_str().contains('@') {
-        return None;
-    }
-    let name = authority.host();
-    if name.is_empty() {
-        return None;
-    }
+    let client = host_header(host)?;
     let port = if to_port == 443 {
         String::new()
     } else {
         format!(":{to_port}")
     };
-    Some(format!("https://{name}{port}{path}"))
+    Some(format!("https://{}{port}{path}", client.host()))
+}
+
+/// A `Host` header's value as host and optional port; `None` for anything else (an empty
+/// host, user information, a path).
+pub fn host_header(value: &str) -> Option<Authority> {
+    let authority: Authority = value.trim().parse().ok()?;
+    let plain = !authority.as_str().contains('@') && !authority.host().is_empty();
+    plain.then_some(authority)
 }
 
 #[cfg(test)]
