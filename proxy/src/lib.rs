@@ -101,13 +101,15 @@ pub async fn run(
     if listeners.redirect.is_some() && tls.public.is_none() {
         return Err(ConfigError::RedirectWithoutTls.into());
     }
-    let public_port = listeners.public.tcp_port();
-    if listeners.redirect.is_some() && public_port.is_none() && config.redirect_to.is_none() {
-        return Err(ConfigError::RedirectNeedsPort.into());
-    }
-    if tls.api.is_some() && matches!(listeners.api, Listen::Unix(..)) {
-        return Err(ConfigError::ApiTlsOnUnixSocket.into());
-    }
+    // Where the redirect port sends browsers: `--redirect-to`, else the public TCP port.
+    let redirect_to = match &listeners.redirect {
+        Some(_) => Some(
+            (config.redirect_to)
+                .or(listeners.public.tcp_port())
+                .ok_or(ConfigError::RedirectNeedsPort)?,
+        ),
+        None => None,
+    };
     let routes = initial_routes(&config)?;
     if config.auth_token.is_none() {
         tracing::warn!("REST API is not authenticated.");
@@ -172,10 +174,8 @@ pub async fn run(
         spawn_axum(l, api::metrics_router(state.clone()), stopped.clone())
     });
 
-    let redirect = match listeners.redirect {
-        Some(l) => {
-            // Checked above: one of the two is there.
-            let to = state.config.redirect_to.or(public_port).unwrap_or(443);
+    let redirect = match listeners.redirect.zip(redirect_to) {
+        Some((l, to)) => {
             let from = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
             tracing::info!("Added HTTP to HTTPS redirection from {from} to {to}");
             Some(tokio::spawn(serve_axum(

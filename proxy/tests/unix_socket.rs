@@ -2,6 +2,8 @@
 //! `--metrics-socket`), as JupyterHub asks for with `http+unix://` URLs.
 
 mod common;
+#[path = "common/tls.rs"]
+mod tls_kit;
 
 use common::*;
 use ferrohub_proxy::listen::Listen;
@@ -86,4 +88,64 @@ async fn routes_added_and_served_over_unix_sockets() {
         assert!(!file.exists(), "{file:?} goes with the proxy");
     }
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// What `run` says to `config` with the public port and the API on unix sockets in a fresh
+/// directory (and a redirect port if `redirect`).
+async fn start_error(config: ferrohub_proxy::Config, redirect: bool) -> ferrohub_proxy::ProxyError {
+    let dir = std::env::temp_dir().join(format!(
+        "ferrohub-proxy-unix-{}",
+        ferrohub_shared::secret::random_hex(4)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let redirect = match redirect {
+        true => Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()),
+        false => None,
+    };
+    let listeners = Listeners {
+        public: Listen::unix(&dir.join("proxy.sock")).unwrap(),
+        api: Listen::unix(&dir.join("api.sock")).unwrap(),
+        metrics: None,
+        redirect,
+    };
+    let err = run(config, listeners, std::future::pending())
+        .await
+        .expect_err("the start is refused");
+    std::fs::remove_dir_all(dir).unwrap();
+    err
+}
+
+#[tokio::test]
+async fn tls_api_on_a_socket_and_a_redirect_with_nowhere_to_go_are_refused() {
+    use ferrohub_proxy::tls::TlsOptions;
+    use ferrohub_proxy::{Config, ConfigError, ProxyError};
+    let pki = tls_kit::Pki::new();
+    let api_tls = Config {
+        tls: TlsOptions {
+            api: Some(pki.server_tls()),
+            ..Default::default()
+        },
+        ..TestProxy::config()
+    };
+    let err = start_error(api_tls, false).await;
+    assert!(
+        matches!(err, ProxyError::Config(ConfigError::ApiTlsOnUnixSocket)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--api-socket"), "{err}");
+
+    let public_tls = |redirect_to| Config {
+        tls: TlsOptions {
+            public: Some(pki.server_tls()),
+            ..Default::default()
+        },
+        redirect_to,
+        ..TestProxy::config()
+    };
+    let err = start_error(public_tls(None), true).await;
+    assert!(
+        matches!(err, ProxyError::Config(ConfigError::RedirectNeedsPort)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--redirect-to"), "{err}");
 }
