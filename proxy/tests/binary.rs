@@ -23,11 +23,7 @@ fn free_port() -> u16 {
 async fn runs_with_chps_flags_and_stops_on_sigterm() {
     let backend = Backend::start("hub").await;
     let (port, api_port, metrics_port) = (free_port(), free_port(), free_port());
-    let dir = std::env::temp_dir().join(format!(
-        "ferrohub-proxy-bin-{}",
-        ferrohub_shared::secret::random_hex(4)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("bin");
     let pid_file = dir.join("proxy.pid");
     let mut child = Command::new(BIN)
         .args(["--ip", "127.0.0.1", "--port", &port.to_string()])

@@ -193,11 +193,7 @@ async fn error_target_gets_code_and_url() {
 
 #[tokio::test]
 async fn error_path_serves_code_pages_then_error_html() {
-    let dir = std::env::temp_dir().join(format!(
-        "ferrohub-proxy-errors-{}",
-        ferrohub_shared::secret::random_hex(4)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("errors");
     std::fs::write(dir.join("404.html"), "custom not found").unwrap();
     std::fs::write(dir.join("error.html"), "custom other").unwrap();
     let p = TestProxy::start(Config {

@@ -9,12 +9,7 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
 fn temp_file(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "ferrohub-proxy-it-{}",
-        ferrohub_shared::secret::random_hex(4)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    scratch_dir("it").join(name)
 }
 
 fn with_file(file: &Path) -> Config {

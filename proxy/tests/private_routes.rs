@@ -12,7 +12,6 @@ use ferrohub_shared::route_credential;
 use ferrohub_shared::routes::RouteSpec;
 use reqwest::header::{ACCEPT, AUTHORIZATION, COOKIE as COOKIE_HEADER, LOCATION};
 use serde_json::{json, Value};
-use std::path::PathBuf;
 
 fn key() -> ProxyKey {
     ProxyKey::derive(b"a cookie secret for private route tests")
@@ -172,19 +171,10 @@ async fn revoke(p: &TestProxy, token: &str, sid: &str, expires: i64) -> reqwest:
         .unwrap()
 }
 
-fn temp_dir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "ferrohub-private-{}",
-        ferrohub_shared::secret::random_hex(4)
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 #[tokio::test]
 async fn revoked_sessions_are_refused_even_after_a_restart() {
     let backend = Backend::start("app").await;
-    let dir = temp_dir();
+    let dir = scratch_dir("private");
     let file = dir.join("routes.json");
     let with_file = || Config {
         routes_file: Some(file.clone()),

@@ -19,11 +19,7 @@ async fn over(path: &Path, request: &str) -> String {
 
 #[tokio::test]
 async fn routes_added_and_served_over_unix_sockets() {
-    let dir = std::env::temp_dir().join(format!(
-        "ferrohub-proxy-unix-{}",
-        ferrohub_shared::secret::random_hex(4)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("unix");
     let (public, api) = (dir.join("proxy.sock"), dir.join("api.sock"));
     let metrics = dir.join("metrics.sock");
     let backend = Backend::start("alice").await;
@@ -93,11 +89,7 @@ async fn routes_added_and_served_over_unix_sockets() {
 /// What `run` says to `config` with the public port and the API on unix sockets in a fresh
 /// directory (and a redirect port if `redirect`).
 async fn start_error(config: ferrohub_proxy::Config, redirect: bool) -> ferrohub_proxy::ProxyError {
-    let dir = std::env::temp_dir().join(format!(
-        "ferrohub-proxy-unix-{}",
-        ferrohub_shared::secret::random_hex(4)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("unix");
     let redirect = match redirect {
         true => Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()),
         false => None,

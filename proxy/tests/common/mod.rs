@@ -333,6 +333,16 @@ pub async fn exchange(
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A new empty directory of the test's own, `ferrohub-proxy-{label}-RANDOM` in the temp dir.
+pub fn scratch_dir(label: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "ferrohub-proxy-{label}-{}",
+        ferrohub_shared::secret::random_hex(4)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// The JSON body of an HTTP answer read as text.
 pub fn body_json(answer: &str) -> Value {
     let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
