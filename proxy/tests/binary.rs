@@ -113,23 +113,25 @@ async fn runs_with_chps_flags_and_stops_on_sigterm() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// Run the binary with `args`, expecting it to refuse to start; what it said on stderr.
+fn refused(args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    assert!(!out.status.success(), "started with {args:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn missing_tls_files_fail_at_start_up_naming_them() {
-    let out = Command::new(BIN)
-        .args([
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--ssl-key",
-            "/nonexistent/k.pem",
-            "--ssl-cert",
-            "/nonexistent/c.pem",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(&[
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--ssl-key",
+        "/nonexistent/k.pem",
+        "--ssl-cert",
+        "/nonexistent/c.pem",
+    ]);
     assert!(
         err.contains("--ssl-cert /nonexistent/c.pem: No such file"),
         "{err}"
@@ -138,26 +140,35 @@ fn missing_tls_files_fail_at_start_up_naming_them() {
 
 #[test]
 fn https_redirection_without_certificates_fails_at_start_up() {
-    let out = Command::new(BIN)
-        .args(["--ip", "127.0.0.1", "--port", "0", "--api-port", "0"])
-        .args(["--redirect-port", "0", "--redirect-to", "443"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(&[
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--api-port",
+        "0",
+        "--redirect-port",
+        "0",
+        "--redirect-to",
+        "443",
+    ]);
     assert!(err.contains("--redirect-port"), "{err}");
     assert!(err.contains("--ssl-key and --ssl-cert"), "{err}");
 }
 
 #[test]
 fn an_unknown_protocol_rewrite_fails_at_start_up() {
-    let out = Command::new(BIN)
-        .args(["--ip", "127.0.0.1", "--port", "0", "--api-port", "0"])
-        .args(["--auto-rewrite", "--protocol-rewrite", "gopher"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(&[
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--api-port",
+        "0",
+        "--auto-rewrite",
+        "--protocol-rewrite",
+        "gopher",
+    ]);
     assert!(
         err.contains("--protocol-rewrite \"gopher\": expected http or https"),
         "{err}"
@@ -166,12 +177,7 @@ fn an_unknown_protocol_rewrite_fails_at_start_up() {
 
 #[test]
 fn a_socket_and_a_port_for_the_same_server_are_refused() {
-    let out = Command::new(BIN)
-        .args(["--socket", "/tmp/ferrohub-never.sock", "--port", "8123"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(&["--socket", "/tmp/ferrohub-never.sock", "--port", "8123"]);
     assert!(err.contains("--socket") && err.contains("--port"), "{err}");
     assert!(!std::path::Path::new("/tmp/ferrohub-never.sock").exists());
 }
