@@ -516,23 +516,21 @@ mod tests {
 
     #[test]
     fn the_target_gets_one_host_whoever_sets_it() {
-        let custom_host = |change_origin| Config {
-            change_origin,
-            custom_headers: vec![(
-                http::header::HOST,
-                HeaderValue::from_static("custom.example"),
-            )],
-            ..Config::default()
+        // The target's head, with a custom Host configured, for this client's headers.
+        let sent = |change_origin, client: &[(&str, &str)]| {
+            let config = Config {
+                change_origin,
+                custom_headers: vec![(
+                    http::header::HOST,
+                    HeaderValue::from_static("custom.example"),
+                )],
+                ..Config::default()
+            };
+            head(&config, "http://10.1.1.1:80/", "/user/a", client, false)
         };
         let hosts = |h: &str| h.to_ascii_lowercase().matches("\r\nhost: ").count();
         let client = [("Host", "hub.example:8000")];
-        let h = head(
-            &custom_host(false),
-            "http://10.1.1.1:80/",
-            "/user/a",
-            &client,
-            false,
-        );
+        let h = sent(false, &client);
         assert_eq!(hosts(&h), 1, "{h}");
         assert!(h.contains("\r\nhost: custom.example\r\n"), "{h}");
         // X-Forwarded-Host and -Port still describe what the client asked for.
@@ -541,22 +539,10 @@ mod tests {
             "{h}"
         );
         assert!(h.contains("\r\nx-forwarded-port: 8000\r\n"), "{h}");
-        let h = head(
-            &custom_host(false),
-            "http://10.1.1.1:80/",
-            "/user/a",
-            &[],
-            false,
-        );
+        let h = sent(false, &[]);
         assert_eq!(hosts(&h), 1, "{h}");
         assert!(h.contains("\r\nhost: custom.example\r\n"), "{h}");
-        let h = head(
-            &custom_host(true),
-            "http://10.1.1.1:80/",
-            "/user/a",
-            &client,
-            false,
-        );
+        let h = sent(true, &client);
         assert_eq!(hosts(&h), 1, "{h}");
         assert!(h.contains("\r\nhost: 10.1.1.1\r\n"), "{h}");
     }
