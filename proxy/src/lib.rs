@@ -98,16 +98,13 @@ pub async fn run(
 ) -> Result<(), ProxyError> {
     config.validate()?;
     let tls = tls::Loaded::load(&config.tls, config.insecure)?;
-    if listeners.redirect.is_some() && tls.public.is_none() {
-        return Err(ConfigError::RedirectWithoutTls.into());
-    }
-    // Where the redirect port sends browsers: `--redirect-to`, else the public TCP port.
-    let redirect_to = match &listeners.redirect {
-        Some(_) => Some(
-            (config.redirect_to)
-                .or(listeners.public.tcp_port())
-                .ok_or(ConfigError::RedirectNeedsPort)?,
-        ),
+    // The redirect port, and where it sends browsers: `--redirect-to`, else the public port.
+    let redirect = match listeners.redirect {
+        Some(_) if tls.public.is_none() => return Err(ConfigError::RedirectWithoutTls.into()),
+        Some(l) => {
+            let to = (config.redirect_to).or(listeners.public.tcp_port());
+            Some((l, to.ok_or(ConfigError::RedirectNeedsPort)?))
+        }
         None => None,
     };
     let routes = initial_routes(&config)?;
@@ -174,18 +171,11 @@ pub async fn run(
         spawn_axum(l, api::metrics_router(state.clone()), stopped.clone())
     });
 
-    let redirect = match listeners.redirect.zip(redirect_to) {
-        Some((l, to)) => {
-            let from = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
-            tracing::info!("Added HTTP to HTTPS redirection from {from} to {to}");
-            Some(tokio::spawn(serve_axum(
-                l,
-                redirect::router(to),
-                stopped.clone(),
-            )))
-        }
-        None => None,
-    };
+    let redirect = redirect.map(|(l, to)| {
+        let from = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        tracing::info!("Added HTTP to HTTPS redirection from {from} to {to}");
+        tokio::spawn(serve_axum(l, redirect::router(to), stopped.clone()))
+    });
 
     shutdown.await;
     tracing::info!("shutting down");
