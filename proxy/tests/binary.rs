@@ -120,6 +120,12 @@ fn refused(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// [`refused`] with `flags` after loopback addresses and ports of the system's choosing.
+fn refused_with(flags: &[&str]) -> String {
+    let ports = ["--ip", "127.0.0.1", "--port", "0", "--api-port", "0"];
+    refused(&[&ports[..], flags].concat())
+}
+
 #[test]
 fn missing_tls_files_fail_at_start_up_naming_them() {
     let err = refused(&[
@@ -140,35 +146,14 @@ fn missing_tls_files_fail_at_start_up_naming_them() {
 
 #[test]
 fn https_redirection_without_certificates_fails_at_start_up() {
-    let err = refused(&[
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--api-port",
-        "0",
-        "--redirect-port",
-        "0",
-        "--redirect-to",
-        "443",
-    ]);
+    let err = refused_with(&["--redirect-port", "0", "--redirect-to", "443"]);
     assert!(err.contains("--redirect-port"), "{err}");
     assert!(err.contains("--ssl-key and --ssl-cert"), "{err}");
 }
 
 #[test]
 fn an_unknown_protocol_rewrite_fails_at_start_up() {
-    let err = refused(&[
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--api-port",
-        "0",
-        "--auto-rewrite",
-        "--protocol-rewrite",
-        "gopher",
-    ]);
+    let err = refused_with(&["--auto-rewrite", "--protocol-rewrite", "gopher"]);
     assert!(
         err.contains("--protocol-rewrite \"gopher\": expected http or https"),
         "{err}"
