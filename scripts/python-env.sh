@@ -14,3 +14,24 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 echo "== ensuring ${PY_PACKAGES[*]} in $VENV"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
+
+# JupyterHub's OpenAPI document for /hub/api, from the sdist of the same pinned release (the
+# wheel does not ship it): the API coverage and response-validation tests read it from here.
+SPEC="$VENV/share/jupyterhub-rest-api.yml"
+if [ ! -s "$SPEC" ]; then
+    echo "== extracting JupyterHub's OpenAPI document into $SPEC"
+    sdist=$(mktemp -d)
+    trap 'rm -rf "$sdist"' EXIT
+    "$VENV/bin/python" -m pip download -q --disable-pip-version-check --no-binary :all: \
+        --no-deps -d "$sdist" "${PY_PACKAGES[0]}"
+    mkdir -p "$(dirname "$SPEC")"
+    "$VENV/bin/python" - "$sdist"/jupyterhub-*.tar.gz "$SPEC" <<'PY'
+import sys, tarfile
+with tarfile.open(sys.argv[1]) as sdist:
+    member = next(m for m in sdist.getmembers() if m.name.endswith("docs/source/_static/rest-api.yml"))
+    data = sdist.extractfile(member).read()
+with open(sys.argv[2] + ".part", "wb") as out:
+    out.write(data)
+PY
+    mv "$SPEC.part" "$SPEC"
+fi

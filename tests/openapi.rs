@@ -16,18 +16,18 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer((url.hostname, url.port), H).serve_forever()
 "#;
 
-/// JupyterHub's OpenAPI document: `FERROHUB_OPENAPI_SPEC`, else the copy in the reference
-/// material beside the project (`../shared/reference/jupyterhub-rest-api.yml`).
+/// JupyterHub's OpenAPI document: `FERROHUB_OPENAPI_SPEC`, else the one scripts/python-env.sh
+/// extracts from the pinned JupyterHub release into the test venv.
 fn spec() -> PathBuf {
     let path = std::env::var_os("FERROHUB_OPENAPI_SPEC")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../shared/reference/jupyterhub-rest-api.yml")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/share/jupyterhub-rest-api.yml")
         });
     assert!(
         path.is_file(),
-        "JupyterHub's OpenAPI document is missing at {}; set FERROHUB_OPENAPI_SPEC",
+        "JupyterHub's OpenAPI document is missing at {}: run `bash scripts/python-env.sh` \
+         or set FERROHUB_OPENAPI_SPEC",
         path.display()
     );
     path

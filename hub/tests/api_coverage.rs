@@ -584,10 +584,15 @@ fn every_row_says_something_about_every_case() {
 }
 
 fn doc_paths() -> BTreeSet<(String, String)> {
+    // Extracted from the pinned JupyterHub release by scripts/python-env.sh.
     let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/reference/jupyterhub-rest-api.yml");
-    let text = std::fs::read_to_string(&spec)
-        .unwrap_or_else(|e| panic!("JupyterHub's OpenAPI document at {}: {e}", spec.display()));
+        .join("../.venv/share/jupyterhub-rest-api.yml");
+    let text = std::fs::read_to_string(&spec).unwrap_or_else(|e| {
+        panic!(
+            "JupyterHub's OpenAPI document at {}: {e}; run `bash scripts/python-env.sh`",
+            spec.display()
+        )
+    });
     rows::openapi_operations(&text)
 }
 
