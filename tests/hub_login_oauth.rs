@@ -185,7 +185,10 @@ async fn a_user_logs_in_starts_a_server_and_lands_in_it_through_oauth() {
         .api(Method::GET, "/users/bob/shared", ADMIN_TOKEN, None)
         .await;
     assert_eq!(status, 200, "{shared}");
-    assert_eq!(shared[0]["server"]["user"]["name"], "alice", "{shared}");
+    assert_eq!(
+        shared["items"][0]["server"]["user"]["name"], "alice",
+        "{shared}"
+    );
     let consent = bob
         .get(&format!("{public}/user/alice/files/hello.txt"))
         .await;
@@ -248,7 +251,7 @@ async fn a_user_logs_in_starts_a_server_and_lands_in_it_through_oauth() {
     let (_, codes) = hub
         .api(Method::GET, "/share-codes/alice/", ADMIN_TOKEN, None)
         .await;
-    assert_eq!(codes[0]["exchange_count"], 1, "{codes}");
+    assert_eq!(codes["items"][0]["exchange_count"], 1, "{codes}");
     // A revoked code no longer works.
     let (status, _) = hub
         .api(Method::DELETE, "/share-codes/alice/", ADMIN_TOKEN, None)

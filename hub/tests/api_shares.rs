@@ -145,8 +145,15 @@ async fn sharing_grants_revokes_and_checks_scopes() {
     );
 
     // Ben sees and leaves the share.
+    // Share listings always come in the pagination envelope, as in JupyterHub.
     let r = hub.call(Method::GET, "/users/ben/shared", &ben, None).await;
-    assert_eq!(r.body.as_array().map(Vec::len), Some(1), "{}", r.body);
+    assert_eq!(
+        r.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["_pagination"]["total"], 1, "{}", r.body);
     assert_eq!(
         hub.call(Method::GET, "/users/ben/shared/ann/", &ben, None)
             .await
@@ -212,7 +219,8 @@ async fn share_codes_are_issued_listed_and_revoked() {
     let listed = hub
         .call(Method::GET, "/share-codes/ann/", &admin, None)
         .await
-        .body;
+        .body["items"]
+        .clone();
     assert_eq!(listed.as_array().map(Vec::len), Some(1));
     assert!(
         listed[0].get("code").is_none(),
@@ -273,7 +281,7 @@ async fn share_codes_are_issued_listed_and_revoked() {
     assert_eq!(
         hub.call(Method::GET, "/share-codes/ann", &admin, None)
             .await
-            .body,
+            .body["items"],
         json!([])
     );
 }

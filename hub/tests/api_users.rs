@@ -318,11 +318,21 @@ async fn pagination_and_state_filters() {
         .call_raw(Method::GET, "/users?offset=4", Some(&admin), "", paged)
         .await;
     assert_eq!(r.body["_pagination"]["next"], serde_json::Value::Null);
+    // As JupyterHub: the sign of a limit is dropped, a non-integer is refused, and a client
+    // that does not ask for the envelope gets the maximum page by default.
+    let r = hub
+        .call_raw(Method::GET, "/users?limit=-1", Some(&admin), "", None)
+        .await;
+    assert_eq!(r.body.as_array().map(Vec::len), Some(1), "{:?}", r.body);
     assert_error(
-        &hub.call_raw(Method::GET, "/users?limit=-1", Some(&admin), "", None)
+        &hub.call_raw(Method::GET, "/users?limit=two", Some(&admin), "", None)
             .await,
         400,
     );
+    let r = hub
+        .call_raw(Method::GET, "/users", Some(&admin), "", None)
+        .await;
+    assert_eq!(r.body.as_array().map(Vec::len), Some(3), "{:?}", r.body);
     assert_error(
         &hub.call(Method::GET, "/users?state=sleeping", &admin, None)
             .await,

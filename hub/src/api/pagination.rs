@@ -35,40 +35,58 @@ pub struct Paging {
 }
 
 impl Paging {
-    /// Read `offset` and `limit` from the query and the `Accept` header. A limit above
-    /// `api_page_max_limit` is lowered to it, as JupyterHub does.
+    /// Read `offset` and `limit` from the query and the `Accept` header, as JupyterHub's
+    /// `get_api_pagination`: a client that does not ask for the envelope gets up to
+    /// `api_page_max_limit` items by default (it was written before pagination and would
+    /// otherwise miss items), one that does gets `api_page_default_limit`; a limit is lowered
+    /// to the maximum and raised to 1; signs are dropped; anything but an integer is a 400.
     pub fn new(
         offset: Option<&str>,
         limit: Option<&str>,
         headers: &HeaderMap,
         hub: &JupyterHubConfig,
     ) -> Result<Paging, ApiError> {
-        let (default_limit, max_limit) = (hub.api_page_default_limit, hub.api_page_max_limit);
-        let number = |name: &str, raw: Option<&str>| -> Result<Option<u64>, ApiError> {
-            raw.filter(|s| !s.is_empty())
-                .map(|s| {
-                    s.parse::<u64>().map_err(|_| {
-                        ApiError::new(
-                            StatusCode::BAD_REQUEST,
-                            format!("{name} must be a non-negative integer, not {s:?}"),
-                        )
-                    })
-                })
-                .transpose()
-        };
-        let offset = number("offset", offset)?.unwrap_or(0);
-        let limit = number("limit", limit)?
-            .unwrap_or(u64::from(default_limit))
-            .min(u64::from(max_limit));
         let envelope = headers
             .get_all(axum::http::header::ACCEPT)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .any(|v| v.contains(PAGINATION_MEDIA_TYPE));
+        let max_limit = u64::from(hub.api_page_max_limit);
+        let default_limit = if envelope {
+            u64::from(hub.api_page_default_limit)
+        } else {
+            max_limit
+        };
+        let number = |raw: Option<&str>| -> Result<Option<u64>, ApiError> {
+            raw.map(|s| {
+                s.trim().parse::<i64>().map(i64::unsigned_abs).map_err(|_| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        format!(
+                            "Invalid argument type, offset and limit must be integers, not {s:?}"
+                        ),
+                    )
+                })
+            })
+            .transpose()
+        };
+        let offset = number(offset)?.unwrap_or(0);
+        let limit = number(limit)?
+            .unwrap_or(default_limit)
+            .clamp(1, max_limit.max(1));
         Ok(Paging {
             page: Page { offset, limit },
             envelope,
         })
+    }
+
+    /// The same page, always answered in the envelope: JupyterHub's share listings have no
+    /// bare-list form.
+    pub fn enveloped(self) -> Paging {
+        Paging {
+            envelope: true,
+            ..self
+        }
     }
 
     /// This page of `items` (already filtered and sorted), with the total before paging.
@@ -113,4 +131,45 @@ struct Envelope<T> {
     items: Vec<T>,
     #[serde(rename = "_pagination")]
     pagination: Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paging(offset: Option<&str>, limit: Option<&str>, envelope: bool) -> Result<Page, u16> {
+        let mut headers = HeaderMap::new();
+        if envelope {
+            headers.insert(
+                axum::http::header::ACCEPT,
+                PAGINATION_MEDIA_TYPE.parse().unwrap(),
+            );
+        }
+        Paging::new(offset, limit, &headers, &JupyterHubConfig::default())
+            .map(|p| p.page)
+            .map_err(|e| e.status.as_u16())
+    }
+
+    #[test]
+    fn a_client_without_the_envelope_gets_the_maximum_page_by_default() {
+        assert_eq!(paging(None, None, false).unwrap().limit, 200);
+        assert_eq!(paging(None, None, true).unwrap().limit, 50);
+        assert_eq!(paging(None, Some("20"), false).unwrap().limit, 20);
+    }
+
+    #[test]
+    fn limits_are_bounded_and_signs_dropped_as_in_jupyterhub() {
+        assert_eq!(paging(None, Some("1000"), true).unwrap().limit, 200);
+        assert_eq!(paging(None, Some("0"), true).unwrap().limit, 1);
+        assert_eq!(paging(None, Some("-5"), true).unwrap().limit, 5);
+        assert_eq!(paging(Some("-7"), None, true).unwrap().offset, 7);
+    }
+
+    #[test]
+    fn anything_but_an_integer_is_a_client_error() {
+        for bad in ["abc", "1.5", ""] {
+            assert_eq!(paging(None, Some(bad), true), Err(400), "limit={bad:?}");
+            assert_eq!(paging(Some(bad), None, false), Err(400), "offset={bad:?}");
+        }
+    }
 }

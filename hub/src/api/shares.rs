@@ -75,7 +75,8 @@ pub struct PageQuery {
     limit: Option<String>,
 }
 
-/// A page of `models` (shares or share codes), as a list or in the pagination envelope.
+/// A page of `models` (shares or share codes), always in the pagination envelope (the page's
+/// default size still follows the `Accept` header, as in JupyterHub).
 pub(crate) fn respond_list(
     state: &AppState,
     headers: &HeaderMap,
@@ -88,7 +89,8 @@ pub(crate) fn respond_list(
         q.limit.as_deref(),
         headers,
         &state.config.hub,
-    )?;
+    )?
+    .enveloped();
     let (page, total) = paging.slice(models);
     let base = format!(
         "{}{}hub/api{path}",
