@@ -207,7 +207,8 @@ fn parse_value(raw: &str) -> Value {
         .unwrap_or_else(|| Value::String(raw.to_owned()))
 }
 
-fn from_table(table: Table) -> Result<HubConfig, ConfigError> {
+fn from_table(mut table: Table) -> Result<HubConfig, ConfigError> {
+    base_url_from_bind_url(&mut table);
     serde_path_to_error::deserialize(Value::Table(table)).map_err(|err| {
         let path = err.path().to_string();
         // The deserializer repeats the path on a second line; the path is reported anyway.
@@ -223,6 +224,36 @@ fn from_table(table: Table) -> Result<HubConfig, ConfigError> {
             message: message.trim().to_owned(),
         })
     })
+}
+
+/// JupyterHub's default `base_url` is the path of `bind_url`, so a configuration written for
+/// it as `bind_url = "http://:8000/jh/"` serves under `/jh/`. An explicit `base_url` wins (as
+/// in JupyterHub), and [`HubConfig::validate`] keeps only the origin of `bind_url`.
+fn base_url_from_bind_url(table: &mut Table) {
+    let Some(Value::Table(hub)) = table.get_mut("JupyterHub") else {
+        return;
+    };
+    let path = match hub.get("bind_url") {
+        Some(Value::String(bind_url)) => url::Url::parse(bind_url)
+            .map(|u| u.path().to_owned())
+            .unwrap_or_default(),
+        _ => return,
+    };
+    if path.trim_matches('/').is_empty() {
+        return;
+    }
+    match hub.get("base_url") {
+        None => {
+            hub.insert("base_url".to_owned(), Value::String(path));
+        }
+        Some(Value::String(base)) if base.trim_matches('/') != path.trim_matches('/') => {
+            tracing::warn!(
+                "both JupyterHub.bind_url (path {path}) and JupyterHub.base_url ({base}) are \
+                 set; base_url wins, as in JupyterHub: drop one of them"
+            );
+        }
+        Some(_) => {}
+    }
 }
 
 /// Turn serde's "unknown field `x`, expected one of `a`, `b`" into a message that names the
@@ -337,6 +368,23 @@ mod tests {
             "says where it goes: {err}"
         );
         assert!(!err.contains("did you mean"), "{err}");
+    }
+
+    #[test]
+    fn base_url_defaults_to_the_path_of_bind_url_as_in_jupyterhub() {
+        let c = HubConfig::from_toml_str("[JupyterHub]\nbind_url = \"http://127.0.0.1:9000/jh\"\n")
+            .unwrap();
+        assert_eq!(c.hub.base_url, "/jh/");
+        assert_eq!(c.public_url().as_str(), "http://127.0.0.1:9000/");
+        let c = HubConfig::from_toml_str(
+            "[JupyterHub]\nbind_url = \"http://127.0.0.1:9000/jh/\"\nbase_url = \"/other\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.hub.base_url, "/other/", "an explicit base_url wins");
+        assert_eq!(c.public_url().as_str(), "http://127.0.0.1:9000/");
+        let c = HubConfig::from_toml_str("[JupyterHub]\nbind_url = \"http://127.0.0.1:9000\"\n")
+            .unwrap();
+        assert_eq!(c.hub.base_url, "/");
     }
 
     #[test]

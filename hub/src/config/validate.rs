@@ -184,7 +184,13 @@ impl HubConfig {
                 "must be a plain path such as /jupyter/",
             ));
         }
-        http_url("JupyterHub.bind_url", &hub.bind_url)?;
+        // Its path became `base_url` when loading (as JupyterHub's default); what is kept is
+        // where users connect: scheme, host and port.
+        let mut bind = http_url("JupyterHub.bind_url", &hub.bind_url)?;
+        if bind.path() != "/" {
+            bind.set_path("/");
+            hub.bind_url = bind.to_string();
+        }
         http_url("JupyterHub.hub_bind_url", &hub.hub_bind_url)?;
         if !hub.hub_connect_url.is_empty() {
             http_url("JupyterHub.hub_connect_url", &hub.hub_connect_url)?;
