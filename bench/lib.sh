@@ -75,3 +75,23 @@ start_proxy() {
     PROXY_PID=$!
     wait_port "$PROXY_PORT"
 }
+
+# bench_record TITLE FILE: append FILE (a Markdown table and verdict lines) to
+# bench/RESULTS.md under a heading with the date, the machine and the command that made it,
+# so every figure quoted in the README can be traced to a run.
+bench_record() {
+    local title=$1 file=$2 results
+    results="$(git rev-parse --show-toplevel)/bench/RESULTS.md"
+    [ -s "$results" ] || printf '# Benchmark results\n\nWritten by the scripts in bench/, newest last; each entry names the command that made it.\n' > "$results"
+    {
+        printf '\n## %s: %s\n\n' "$(date -u +'%Y-%m-%d %H:%M UTC')" "$title"
+        printf -- '- command: `%s`\n' "$BENCH_COMMAND"
+        printf -- '- machine: %s cores, %s GiB, %s; commit %s\n\n' "$(nproc)" \
+            "$(awk '/MemTotal/ {printf "%.0f", $2 / 1048576}' /proc/meminfo)" "$(uname -r)" \
+            "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!bench/RESULTS.md' || echo '+changes')"
+        cat "$file"
+    } >> "$results"
+    echo "(recorded in bench/RESULTS.md)" >&2
+}
+# The command line a script was started with, for bench_record (set before options are read).
+BENCH_COMMAND="$(env | grep -E '^(MESSAGES|ROUNDS|DURATION|CONNS|SOAK_SECONDS|RECONNECT|SOAK_CHP|FERROHUB_PROXY_ARGS|USERS|SPAWNS)=' | tr '\n' ' ')bash $0${*:+ $*}"

@@ -100,9 +100,9 @@ pub struct Cli {
     #[arg(long)]
     pub workers: Option<usize>,
     /// Microseconds a worker keeps polling a websocket after traffic instead of sleeping:
-    /// lower message latency for at most this much CPU per burst; 0 turns it off
-    /// (ferrohub-proxy only)
-    #[arg(long, default_value_t = 100)]
+    /// lower message latency for at most this much CPU per burst; 0 (the default) turns it
+    /// off, which suits a shared server (ferrohub-proxy only)
+    #[arg(long, default_value_t = 0)]
     pub websocket_busy_poll: u64,
 
     #[command(flatten)]

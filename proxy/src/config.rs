@@ -89,7 +89,9 @@ impl Default for Config {
             pid_file: None,
             proxy_key: None,
             login_url: "/hub/login".into(),
-            websocket_busy_poll: Duration::from_micros(100),
+            // Off: spinning costs CPU that other users of a shared server need more than a few
+            // microseconds per message; `--websocket-busy-poll` turns it on.
+            websocket_busy_poll: Duration::ZERO,
             redirect_to: None,
             auto_rewrite: false,
             protocol_rewrite: None,
