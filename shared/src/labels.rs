@@ -9,3 +9,24 @@ pub const SERVICE_SINGLEUSER: &str = "ferrohub-singleuser";
 pub const USER: &str = "ferrohub.user";
 /// The server's name: empty for the user's default server.
 pub const SERVER: &str = "ferrohub.server";
+
+/// Labels read from application images. simphony-remote's keys are kept as they are, so
+/// images built for it work unchanged; ferrohub's own say where the app listens.
+pub mod app {
+    /// The name shown to users (the image name when absent).
+    pub const UI_NAME: &str = "eu.simphony-project.docker.ui_name";
+    /// A 128x128 PNG icon, base64-encoded.
+    pub const ICON_128: &str = "eu.simphony-project.docker.icon_128";
+    pub const DESCRIPTION: &str = "eu.simphony-project.docker.description";
+    /// `webapp` or `vncapp`.
+    pub const TYPE: &str = "eu.simphony-project.docker.type";
+    /// `...env.x11-width` says the image reads `X11_WIDTH`; the value is ignored.
+    pub const ENV_PREFIX: &str = "eu.simphony-project.docker.env.";
+    /// The port the app serves HTTP on inside the container (default [`DEFAULT_HTTP_PORT`]).
+    pub const HTTP_PORT: &str = "org.ferrohub.http-port";
+    /// For a desktop that runs only a VNC server: its port; ferrohub-proxy bridges the
+    /// browser's websocket to it and serves noVNC.
+    pub const VNC_PORT: &str = "org.ferrohub.vnc-port";
+    /// simphony-remote's port, kept as the default.
+    pub const DEFAULT_HTTP_PORT: u16 = 8888;
+}

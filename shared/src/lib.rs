@@ -4,7 +4,8 @@
 //! - [`secret`]: a wrapper that keeps secrets out of logs, and random token generation.
 //! - [`html`]: escaping text for hand-written HTML; [`cookies`]: reading request cookies.
 //! - [`env`]: the names of environment variables read or set across the binaries.
-//! - [`labels`]: the Docker label keys on single-user containers.
+//! - [`labels`]: the Docker label keys on single-user containers and application images.
+//! - [`apps`]: application grants and their policies, as the hub serves them to managers.
 //! - [`routes`]: route specs and the configurable-http-proxy REST wire types.
 //! - [`proxy_client`]: a client for that REST API, used by the hub and the manager.
 //! - [`proxy_key`], [`proxy_session`], [`route_credential`]: the key the hub and
@@ -17,6 +18,7 @@
 //! This crate is a leaf: no web framework, database or Docker client lives here.
 
 pub mod api_error;
+pub mod apps;
 pub mod cookies;
 pub mod env;
 pub mod html;

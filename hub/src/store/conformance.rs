@@ -26,6 +26,7 @@ pub async fn run_all(store: &dyn Store) {
     passwords_sessions_and_oauth(store).await;
     proxy_revocations(store).await;
     shares(store).await;
+    applications(store).await;
 }
 
 /// Data written by [`run_all`] is still there after reopening the database.
@@ -37,6 +38,9 @@ pub async fn survives_reopen(store: &dyn Store) {
         .expect("alice survives");
     assert!(alice.admin);
     assert!(store.get_group("staff").await.unwrap().is_some());
+    let kept = store.user_grants("app-ada").await.unwrap();
+    assert_eq!(kept.len(), 2, "grants survive: {kept:?}");
+    assert!(kept.iter().all(|g| g.mapping_id.len() == 32));
 }
 
 async fn users(store: &dyn Store) {
@@ -872,4 +876,146 @@ async fn shares(store: &dyn Store) {
         .await
         .unwrap()
         .is_empty());
+}
+
+async fn applications(store: &dyn Store) {
+    use ferrohub_shared::apps::{Grantee, Policy, Volume};
+    store
+        .create_users(&[user("app-ada", false), user("app-bo", false)])
+        .await
+        .unwrap();
+    store
+        .create_groups(&[("app-physics".into(), vec!["app-ada".into()])])
+        .await
+        .unwrap();
+
+    let desktop = store.create_application("desktop:1").await.unwrap();
+    let web = store.create_application("webapp:1").await.unwrap();
+    assert!(matches!(
+        store.create_application("desktop:1").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.find_application("desktop:1").await.unwrap(),
+        Some(desktop.clone())
+    );
+    assert_eq!(
+        store.get_application(web.id).await.unwrap(),
+        Some(web.clone())
+    );
+    assert_eq!(store.find_application("nope").await.unwrap(), None);
+    let listed = store.list_applications().await.unwrap();
+    assert_eq!(listed, vec![desktop.clone(), web.clone()]);
+
+    let home = Policy {
+        allow_home: true,
+        ..Policy::default()
+    };
+    let with_volume = Policy {
+        volume: Some(Volume::parse("/data:/data:ro").unwrap()),
+        ..Policy::default()
+    };
+    let ada = Grantee::User("app-ada".into());
+    let physics = Grantee::Group("app-physics".into());
+    let g1 = store.create_grant(desktop.id, &ada, &home).await.unwrap();
+    assert_eq!(g1.image, "desktop:1");
+    assert_eq!(g1.grantee, ada);
+    assert_eq!(g1.policy, home);
+    // The same image under another policy is another grant; the same policy again is not.
+    let g2 = store
+        .create_grant(desktop.id, &ada, &with_volume)
+        .await
+        .unwrap();
+    assert_ne!(g1.mapping_id, g2.mapping_id);
+    assert!(matches!(
+        store.create_grant(desktop.id, &ada, &home).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let g3 = store.create_grant(web.id, &physics, &home).await.unwrap();
+    for (app, who) in [
+        (9999, ada.clone()),
+        (web.id, Grantee::User("nobody".into())),
+        (web.id, Grantee::Group("nogroup".into())),
+    ] {
+        assert!(
+            matches!(
+                store.create_grant(app, &who, &home).await,
+                Err(StoreError::NotFound(_))
+            ),
+            "{app} {who}"
+        );
+    }
+
+    // Ada gets her own grants and her group's; Bo nothing until he joins the group.
+    let ids = |gs: Vec<Grant>| gs.into_iter().map(|g| g.mapping_id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.user_grants("app-ada").await.unwrap()),
+        [
+            g1.mapping_id.clone(),
+            g2.mapping_id.clone(),
+            g3.mapping_id.clone()
+        ]
+    );
+    assert!(store.user_grants("app-bo").await.unwrap().is_empty());
+    store
+        .add_group_members("app-physics", &["app-bo".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(store.user_grants("app-bo").await.unwrap()),
+        [g3.mapping_id.clone()]
+    );
+    assert!(matches!(
+        store.user_grants("ghost").await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let by_app = GrantFilter {
+        application_id: Some(desktop.id),
+        grantee: None,
+    };
+    assert_eq!(
+        ids(store.list_grants(&by_app).await.unwrap()),
+        [g1.mapping_id.clone(), g2.mapping_id.clone()]
+    );
+    let by_group = GrantFilter {
+        application_id: None,
+        grantee: Some(physics.clone()),
+    };
+    assert_eq!(
+        ids(store.list_grants(&by_group).await.unwrap()),
+        [g3.mapping_id.clone()]
+    );
+    assert_eq!(
+        store
+            .list_grants(&GrantFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        store.get_grant(&g2.mapping_id).await.unwrap(),
+        Some(g2.clone())
+    );
+
+    // Deleting grants counts only those that existed; removing an app takes its grants.
+    let gone = store
+        .delete_grants(&[g2.mapping_id.clone(), "unknown".into()])
+        .await
+        .unwrap();
+    assert_eq!(gone, 1);
+    assert_eq!(store.get_grant(&g2.mapping_id).await.unwrap(), None);
+    store.delete_application(web.id).await.unwrap();
+    assert_eq!(store.get_grant(&g3.mapping_id).await.unwrap(), None);
+    assert!(matches!(
+        store.delete_application(web.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    // Kept for survives_reopen: two grants of ada's.
+    store
+        .create_grant(desktop.id, &physics, &with_volume)
+        .await
+        .unwrap();
+    assert_eq!(store.user_grants("app-ada").await.unwrap().len(), 2);
 }

@@ -15,6 +15,7 @@ pub use sqlite::SqliteStore;
 
 use crate::config::DbUrl;
 use chrono::{DateTime, Utc};
+use ferrohub_shared::apps::{Grantee, Policy};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -281,6 +282,37 @@ pub trait OAuthStore: Send + Sync {
     async fn take_oauth_code(&self, hashed: &str) -> Result<Option<OAuthCode>, StoreError>;
 }
 
+/// Applications (registered images) and the grants that give them to users and groups.
+#[async_trait::async_trait]
+pub trait ApplicationStore: Send + Sync {
+    /// Register an image; `Conflict` if it is registered already.
+    async fn create_application(&self, image: &str) -> Result<Application, StoreError>;
+    async fn get_application(&self, id: i64) -> Result<Option<Application>, StoreError>;
+    /// The application registered as exactly `image`, if any.
+    async fn find_application(&self, image: &str) -> Result<Option<Application>, StoreError>;
+    /// Every application, by id.
+    async fn list_applications(&self) -> Result<Vec<Application>, StoreError>;
+    /// Remove an application with all its grants; `NotFound` for no such id.
+    async fn delete_application(&self, id: i64) -> Result<(), StoreError>;
+    /// Give an application to a user or group under `policy`, with a new random
+    /// `mapping_id`; `NotFound` for an unknown application, user or group, `Conflict` if the
+    /// same holder has it under an equal policy already.
+    async fn create_grant(
+        &self,
+        application_id: i64,
+        grantee: &Grantee,
+        policy: &Policy,
+    ) -> Result<Grant, StoreError>;
+    async fn get_grant(&self, mapping_id: &str) -> Result<Option<Grant>, StoreError>;
+    /// Grants matching `filter`, oldest first.
+    async fn list_grants(&self, filter: &GrantFilter) -> Result<Vec<Grant>, StoreError>;
+    /// Delete these grants, together; returns how many existed (unknown ids are skipped).
+    async fn delete_grants(&self, mapping_ids: &[String]) -> Result<u64, StoreError>;
+    /// What `user` may launch: its own grants and its groups', oldest first; `NotFound` for
+    /// no such user.
+    async fn user_grants(&self, user: &str) -> Result<Vec<Grant>, StoreError>;
+}
+
 /// The whole state. Implementations are cheap to share and safe to call from many tasks.
 pub trait Store:
     UserStore
@@ -292,6 +324,7 @@ pub trait Store:
     + SessionStore
     + OAuthStore
     + ShareStore
+    + ApplicationStore
     + 'static
 {
 }
@@ -306,6 +339,7 @@ impl<T> Store for T where
         + SessionStore
         + OAuthStore
         + ShareStore
+        + ApplicationStore
         + 'static
 {
 }

@@ -1,6 +1,7 @@
 //! What the store hands back and takes in: plain records, free of SQL and HTTP.
 
 use chrono::{DateTime, Utc};
+use ferrohub_shared::apps::{Grantee, Policy};
 use serde_json::{Map, Value};
 
 /// A user as the hub keeps it, with the names of its groups and roles and its servers.
@@ -300,4 +301,34 @@ pub struct ShareCode {
     pub expires_at: DateTime<Utc>,
     pub exchange_count: i64,
     pub last_exchanged_at: Option<DateTime<Utc>>,
+}
+
+/// A Docker image registered as an application users may be granted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Application {
+    pub id: i64,
+    /// As registered: a name with its tag, or an image ID.
+    pub image: String,
+    pub created: DateTime<Utc>,
+}
+
+/// An application given to a user or a group under a policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grant {
+    /// The grant's public id, random and stable.
+    pub mapping_id: String,
+    pub application_id: i64,
+    pub image: String,
+    pub grantee: Grantee,
+    pub policy: Policy,
+    pub created: DateTime<Utc>,
+}
+
+/// Which grants a listing returns: all those matching every field given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GrantFilter {
+    pub application_id: Option<i64>,
+    /// Grants held by exactly this user or group (not a user's through its groups: see
+    /// [`crate::store::ApplicationStore::user_grants`]).
+    pub grantee: Option<Grantee>,
 }

@@ -3,6 +3,7 @@
 //! [`crate::store::postgres`] invoke them. Only connecting, locking and the migrations
 //! differ between backends.
 
+pub(crate) mod applications;
 pub(crate) mod groups;
 pub(crate) mod links;
 pub(crate) mod roles;
@@ -21,7 +22,7 @@ use serde::Deserialize;
 /// gets a submodule with its own imports and the backend's types under common names.
 macro_rules! impl_sql_store {
     ($store:ty, $db:ty) => {
-        crate::store::sql::impl_sql_store!(@resources $store, $db, users, groups, roles, services, tokens, links, sessions, shares);
+        crate::store::sql::impl_sql_store!(@resources $store, $db, users, groups, roles, services, tokens, links, sessions, shares, applications);
     };
     (@resources $store:ty, $db:ty, $($resource:ident),*) => {
         $(
