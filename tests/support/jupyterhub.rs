@@ -27,11 +27,23 @@ impl JupyterHub {
         proxy_token: &str,
         extra: impl FnOnce(&Path) -> String,
     ) -> JupyterHub {
+        Self::start_bound_under(label, public, "/", proxy_token, extra).await
+    }
+
+    /// [`JupyterHub::start`] with `bind_path` (e.g. `/jh/`) as the path of `bind_url`, which
+    /// JupyterHub takes as its `base_url`.
+    pub async fn start_bound_under(
+        label: &str,
+        public: u16,
+        bind_path: &str,
+        proxy_token: &str,
+        extra: impl FnOnce(&Path) -> String,
+    ) -> JupyterHub {
         let dir = ScratchDir::new(label);
         let (hub_port, proxy_api) = (free_port(), free_port());
         let scratch = dir.path().display().to_string();
         let config = format!(
-            "c.JupyterHub.bind_url = 'http://127.0.0.1:{public}'
+            "c.JupyterHub.bind_url = 'http://127.0.0.1:{public}{bind_path}'
 c.JupyterHub.hub_bind_url = 'http://127.0.0.1:{hub_port}'
 c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:{proxy_api}'
 c.ConfigurableHTTPProxy.command = [{proxy}]
@@ -59,7 +71,8 @@ c.JupyterHub.cookie_secret_file = {cookie}
             public,
             proxy_api,
         };
-        let (client, url, pid) = (http(), hub.url("/hub/api"), hub.process.pid());
+        let api = format!("{bind_path}hub/api");
+        let (client, url, pid) = (http(), hub.url(&api), hub.process.pid());
         let up = || async {
             assert!(pid_alive(pid), "JupyterHub exited while starting");
             (status_of(&client, &url).await == Some(200)).then_some(())

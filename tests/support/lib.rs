@@ -276,6 +276,8 @@ pub struct TestHub {
     pub base: String,
     /// Environment variables the hub runs with besides the tests' own.
     env: Vec<(String, String)>,
+    /// The path of `bind_url` (empty unless started with [`TestHub::start_bound_under`]).
+    bind_path: String,
 }
 
 impl TestHub {
@@ -297,6 +299,22 @@ impl TestHub {
         base: &str,
         env: &[(&str, &str)],
     ) -> TestHub {
+        Self::start_full(label, config, base, env, "").await
+    }
+
+    /// Start a hub whose `bind_url` has the path `path` (e.g. `/jh/`) and no `base_url`
+    /// setting: JupyterHub then serves under that path.
+    pub async fn start_bound_under(label: &str, config: &str, path: &str) -> TestHub {
+        Self::start_full(label, config, path, &[], path).await
+    }
+
+    async fn start_full(
+        label: &str,
+        config: &str,
+        base: &str,
+        env: &[(&str, &str)],
+        bind_path: &str,
+    ) -> TestHub {
         let dir = ScratchDir::new(label);
         std::fs::write(dir.path().join("jupyterhub_config.toml"), config).unwrap();
         let (public, hub_port, proxy_api) = (free_port(), free_port(), free_port());
@@ -304,7 +322,7 @@ impl TestHub {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        let process = Self::launch(dir.path(), public, hub_port, proxy_api, &env);
+        let process = Self::launch(dir.path(), public, hub_port, proxy_api, &env, bind_path);
         let hub = TestHub {
             process,
             public,
@@ -313,6 +331,7 @@ impl TestHub {
             dir,
             base: base.to_owned(),
             env,
+            bind_path: bind_path.to_owned(),
         };
         hub.wait_healthy().await;
         hub
@@ -324,11 +343,12 @@ impl TestHub {
         hub_port: u16,
         proxy_api: u16,
         env: &[(String, String)],
+        bind_path: &str,
     ) -> Running {
         let args = [
             "-f".to_owned(),
             "jupyterhub_config.toml".to_owned(),
-            format!("--JupyterHub.bind_url=http://127.0.0.1:{public}"),
+            format!("--JupyterHub.bind_url=http://127.0.0.1:{public}{bind_path}"),
             format!("--JupyterHub.hub_bind_url=http://127.0.0.1:{hub_port}"),
             format!("--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{proxy_api}"),
         ];
@@ -355,6 +375,7 @@ impl TestHub {
             self.hub_port,
             self.proxy_api,
             &self.env,
+            &self.bind_path,
         );
         self.wait_healthy().await;
         old_output
