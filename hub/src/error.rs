@@ -1,6 +1,7 @@
 //! The hub's one mapping from errors to HTTP responses: JSON `{"status", "message"}` under
 //! `/hub/api`, a readable HTML page elsewhere. A 500 says little; the detail goes to the log.
 
+use crate::applications::AppError;
 use crate::pages::render_error_page;
 use crate::servers::ServerError;
 use crate::store::StoreError;
@@ -67,6 +68,26 @@ impl From<ServerError> for ApiError {
             // The reason a server failed to start is the user's to read (JupyterHub shows it
             // too); the hub's log has the same message.
             ServerError::SpawnFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, err.to_string())
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        let status = match &err {
+            AppError::Store(_) => match err {
+                AppError::Store(e) => return e.into(),
+                _ => unreachable!("matched just above"),
+            },
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::NothingToRevoke(_) => StatusCode::NOT_FOUND,
+            // The engine is the hub's to reach, not the client's mistake.
+            AppError::Engine(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::NotRegistered(_)
+            | AppError::NoSuchImage(_)
+            | AppError::NoSuchHolder(_)
+            | AppError::Invalid(_) => StatusCode::BAD_REQUEST,
         };
         ApiError::new(status, err.to_string())
     }

@@ -2,12 +2,15 @@
 //!
 //! # Layout
 //! - [`config`]: the typed configuration, its layers and its checks.
-//! - [`store`]: users, tokens and servers in SQLite (PostgreSQL to come), behind one trait.
+//! - [`store`]: users, tokens, servers, applications and grants in SQLite or PostgreSQL,
+//!   behind one trait.
 //! - [`auth`]: accounts and one-time password links.
 //! - [`bootstrap`]: first-start admin creation.
+//! - [`commands`]: admin command lines on the database (`ferrohub app ...`).
 //! - [`proxy`]: starting, checking and stopping the proxy, and the hub's route in it.
 //! - [`spawner`]: how single-user servers are started ([`spawner::Spawner`]).
 //! - [`programs`]: finding the programs the hub starts (proxy, manager).
+//! - [`applications`]: app images and their grants to users and groups (API and CLI).
 //! - [`servers`]: the server lifecycle (spawn, wait, route, persist, stop, watch).
 //! - [`routes`]: every path the hub serves; [`api`] and [`pages`] hold the handlers;
 //!   [`error`] is the one mapping from errors to responses.
@@ -15,8 +18,10 @@
 //! [`run`] is the entry point shared by `main.rs` and the tests.
 
 pub mod api;
+pub mod applications;
 pub mod auth;
 pub mod bootstrap;
+pub mod commands;
 pub mod config;
 pub mod cookie_secret;
 pub mod error;

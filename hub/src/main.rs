@@ -85,6 +85,9 @@ enum Command {
         /// The route prefix the credential is good for.
         prefix: String,
     },
+    /// Applications: register Docker images users may launch through their manager, and
+    /// grant them to users and groups (as simphony-remote's `remoteappdb app`).
+    App(ferrohub::commands::apps::AppArgs),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -231,6 +234,12 @@ async fn real_main() -> anyhow::Result<()> {
                 .with_context(|| format!("{prefix:?} is not a route prefix"))?;
             let credential = ferrohub_shared::route_credential::mint(&proxy_key(&config)?, &spec);
             println!("{}", credential.expose());
+            return Ok(());
+        }
+        Some(Command::App(args)) => {
+            let store = ferrohub::store::open(&config.db_url()).await?;
+            let out = ferrohub::commands::apps::run(store, &config, args).await?;
+            println!("{out}");
             return Ok(());
         }
         None => {}

@@ -1,8 +1,8 @@
 //! Every path the hub serves, in one table, under `base_url`.
 
 use crate::api::{
-    authorizations, groups, info, oauth, proxy, servers, services, share_codes, shares, shutdown,
-    tokens, users,
+    applications, authorizations, groups, info, oauth, proxy, servers, services, share_codes,
+    shares, shutdown, tokens, users,
 };
 use crate::error::{ApiError, PageError};
 use crate::pages::{accept_share, home, login, set_password, tokens as token_page};
@@ -102,6 +102,23 @@ fn api() -> Router<AppState> {
             );
     }
     api.route("/services", get(services::list))
+        .route(
+            "/applications",
+            get(applications::list).post(applications::create),
+        )
+        .route(
+            "/applications/{id}",
+            get(applications::get).delete(applications::delete),
+        )
+        .route(
+            "/grants",
+            get(applications::list_grants).post(applications::create_grant),
+        )
+        .route(
+            "/grants/{mapping_id}",
+            get(applications::get_grant).delete(applications::delete_grant),
+        )
+        .route("/users/{name}/applications", get(applications::for_user))
         .route("/services/{name}", get(services::get))
         .route(
             "/oauth2/authorize",

@@ -62,6 +62,15 @@
 //! | DELETE | /share-codes/{owner}/{server_name} | shares | 204 | 403 | 404 | n/a: no body | n/a |
 //! | GET | /services | list:services | 200 | 403 | n/a: no object | n/a: no input | n/a |
 //! | GET | /services/{name} | read:services read:services:name read:roles:services | 200 | 403 | 404 | n/a: no input | n/a |
+//! | GET | /applications * | read:applications | 200 | 403 | n/a: no object | n/a: no input | n/a |
+//! | POST | /applications * | admin:applications | 201 | 403 | n/a: creates | 400 | 409 |
+//! | GET | /applications/{id} * | read:applications | 200 | 403 | 404 | n/a: no input | n/a |
+//! | DELETE | /applications/{id} * | admin:applications | 204 | 403 | 404 | n/a: no body | n/a |
+//! | GET | /grants * | read:applications | 200 | 403 | 404 | 400 | n/a |
+//! | POST | /grants * | admin:applications | 201 | 403 | n/a: creates | 400 | 409 |
+//! | GET | /grants/{mapping_id} * | read:applications | 200 | 403 | 404 | n/a: no input | n/a |
+//! | DELETE | /grants/{mapping_id} * | admin:applications | 204 | 403 | 404 | n/a: no body | n/a |
+//! | GET | /users/{name}/applications * | read:users:applications | 200 | 403 | 404 | n/a: no input | n/a |
 //! | GET | /proxy | proxy | elsewhere: e2e hub_proxy_api (a proxy) | 403 | n/a: no object | 400 | n/a |
 //! | POST | /proxy | proxy | elsewhere: e2e hub_proxy_api (a proxy) | 403 | n/a: no object | n/a: no body | n/a |
 //! | PATCH | /proxy | proxy | elsewhere: e2e hub_proxy_api (a proxy) | 403 | n/a: no object | 400 | n/a |
@@ -94,14 +103,16 @@ use std::collections::BTreeSet;
 const SERVICE_TOKEN: &str = "coverage-service-token-4f3e2d1c0b";
 
 /// A hub with two users, stopped named servers `alice/lab` and `alice/spare`, `lab` shared
-/// with `bob` and the group `staff` (alice's), a share code for it, one token of alice's and a
-/// service `svc`.
+/// with `bob` and the group `staff` (alice's), a share code for it, one token of alice's, a
+/// service `svc`, and the application `desk:1` (id 1) granted to alice.
 struct Fixture {
     hub: TestHub,
     admin: String,
     token_id: String,
     token: String,
     code_id: String,
+    /// The mapping id of the grant of `desk:1` to alice.
+    grant_id: String,
 }
 
 impl Fixture {
@@ -122,6 +133,7 @@ impl Fixture {
             token_id: String::new(),
             token,
             code_id: String::new(),
+            grant_id: String::new(),
         };
         for (method, path, body) in [
             (Method::PUT, "/users/alice/servers/lab", json!({})),
@@ -129,6 +141,11 @@ impl Fixture {
             (Method::POST, "/groups/staff", json!({"users": ["alice"]})),
             (Method::POST, "/shares/alice/lab", json!({"user": "bob"})),
             (Method::POST, "/shares/alice/lab", json!({"group": "staff"})),
+            (
+                Method::POST,
+                "/applications",
+                json!({"image": "desk:1", "verify": false}),
+            ),
         ] {
             let r = f.admin_call(method, path, Some(body)).await;
             assert!(r.status.is_success(), "fixture {path}: {}", r.body);
@@ -137,6 +154,14 @@ impl Fixture {
             .admin_call(Method::POST, "/share-codes/alice/lab", None)
             .await;
         f.code_id = r.body["id"].as_str().expect("a code id").to_owned();
+        let r = f
+            .admin_call(
+                Method::POST,
+                "/grants",
+                Some(json!({"image": "desk:1", "user": "alice"})),
+            )
+            .await;
+        f.grant_id = r.body["mapping_id"].as_str().expect("a grant").to_owned();
         let r = f.admin_call(Method::GET, "/users/alice/tokens", None).await;
         f.token_id = r.body["api_tokens"][0]["id"]
             .as_str()
@@ -154,6 +179,7 @@ impl Fixture {
         path.replace("{token_id}", &self.token_id)
             .replace("{token}", &self.token)
             .replace("{code_id}", &self.code_id)
+            .replace("{grant_id}", &self.grant_id)
     }
 
     async fn send(&self, row: &Row, path: &str, token: Option<&str>, body: &str) -> Reply {

@@ -255,7 +255,8 @@ async fn a_server_starts_stops_and_cannot_start_twice() {
         .unwrap()
         .contains("already running"));
 
-    // The server's own token may report activity and nothing else.
+    // The server's own token may report activity, check access and read what alice may
+    // launch, nothing else.
     let tokens = hub.store().list_user_tokens("alice").await.unwrap();
     let server_token = tokens
         .iter()
@@ -263,7 +264,11 @@ async fn a_server_starts_stops_and_cannot_start_twice() {
         .expect("a server token");
     assert_eq!(
         server_token.scopes,
-        ["users:activity!user=alice", "access:servers!server=alice/"]
+        [
+            "users:activity!user=alice",
+            "access:servers!server=alice/",
+            "read:users:applications!user=alice"
+        ]
     );
 
     let r = hub

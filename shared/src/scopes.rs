@@ -98,6 +98,13 @@ pub const SCOPE_TABLE: &[(&str, &[&str])] = &[
     ("proxy", &[]),
     ("shutdown", &[]),
     ("read:metrics", &[]),
+    // ferrohub's own: applications (app images), grants of them, and what a user may launch.
+    (
+        "admin:applications",
+        &["read:applications", "read:users:applications"],
+    ),
+    ("read:applications", &[]),
+    ("read:users:applications", &[]),
 ];
 
 /// The scopes `self` stands for, each restricted to the user (`!user=NAME`).
@@ -117,6 +124,7 @@ const SELF_SCOPES: &[&str] = &[
     "users:shares",
     "read:users:shares",
     "read:shares",
+    "read:users:applications",
 ];
 
 /// What a filtered scope is restricted to.

@@ -1,6 +1,7 @@
 //! JupyterHub's REST API under `/hub/api`, one module per resource. Request bodies are read
 //! as bytes and parsed here, so every malformed body gets the same kind of 400.
 
+pub mod applications;
 pub mod authorizations;
 pub mod extract;
 pub mod groups;

@@ -22,6 +22,7 @@ pub const ADMIN_SCOPES: &[&str] = &[
     "read:roles",
     "read:metrics",
     "shares",
+    "admin:applications",
 ];
 
 /// The roles every hub has, in the order JupyterHub lists them.

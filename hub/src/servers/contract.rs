@@ -31,11 +31,13 @@ pub fn access_scopes(user: &str, server: &str) -> Vec<String> {
 }
 
 /// The scopes of the server's own API token (JupyterHub's `server` role): report activity and
-/// check who may reach it.
+/// check who may reach it; beyond JupyterHub, read what its user may launch (a manager lists
+/// those applications).
 pub fn server_token_scopes(user: &str, server: &str) -> Vec<String> {
     vec![
         format!("users:activity!user={user}"),
         format!("access:servers!server={user}/{server}"),
+        format!("read:users:applications!user={user}"),
     ]
 }
 

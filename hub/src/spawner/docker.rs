@@ -257,6 +257,20 @@ impl DockerSpawner {
     }
 }
 
+/// The labels of `image` on the engine at `host` (empty: `DOCKER_HOST`, else the local
+/// socket), or `None` when the engine has no such image. Nothing is pulled.
+pub async fn image_labels(
+    host: &str,
+    image: &str,
+) -> Result<Option<HashMap<String, String>>, SpawnError> {
+    let docker = connect(host).await?;
+    match bounded(CALL_TIMEOUT, docker.inspect_image(image)).await {
+        Ok(info) => Ok(Some(info.config.and_then(|c| c.labels).unwrap_or_default())),
+        Err(Call::Docker(404, _)) => Ok(None),
+        Err(e) => Err(e.launch(&format!("inspect image {image}"))),
+    }
+}
+
 #[async_trait::async_trait]
 impl Spawner for DockerSpawner {
     async fn start(&self, req: &SpawnRequest) -> Result<Started, SpawnError> {

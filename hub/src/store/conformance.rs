@@ -963,7 +963,7 @@ async fn applications(store: &dyn Store) {
         .unwrap();
     assert_eq!(
         ids(store.user_grants("app-bo").await.unwrap()),
-        [g3.mapping_id.clone()]
+        std::slice::from_ref(&g3.mapping_id)
     );
     assert!(matches!(
         store.user_grants("ghost").await,
@@ -984,7 +984,7 @@ async fn applications(store: &dyn Store) {
     };
     assert_eq!(
         ids(store.list_grants(&by_group).await.unwrap()),
-        [g3.mapping_id.clone()]
+        std::slice::from_ref(&g3.mapping_id)
     );
     assert_eq!(
         store

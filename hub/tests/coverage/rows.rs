@@ -299,7 +299,7 @@ pub const ROWS: &[Row] = &[
     ]),
     row!("GET" "/users", true, scopes(&["list:users"]), [
         ok("/users", "", 200), forbidden("/users", ""), NO_OBJECT,
-        bad("/users?state=bogus", ""), bad("/users?offset=-1", ""), bad("/users?limit=ten", ""),
+        bad("/users?state=bogus", ""), bad("/users?offset=1.5", ""), bad("/users?limit=ten", ""),
     ]),
     row!("POST" "/users", true, scopes(&["admin:users"]), [
         ok("/users", r#"{"usernames": ["carol", "dave"]}"#, 201),
@@ -577,6 +577,49 @@ pub const ROWS: &[Row] = &[
     row!("GET" "/services/{name}", true, scopes(&["read:services", "read:services:name", "read:roles:services"]), [
         ok("/services/svc", "", 200), forbidden("/services/svc", ""), unknown("/services/ghost", ""),
         NO_INPUT,
+    ]),
+    row!("GET" "/applications", false, scopes(&["read:applications"]), [
+        ok("/applications", "", 200), forbidden("/applications", ""), NO_OBJECT, NO_INPUT,
+    ]),
+    row!("POST" "/applications", false, scopes(&["admin:applications"]), [
+        ok("/applications", r#"{"image": "web:1", "verify": false}"#, 201),
+        forbidden("/applications", r#"{"image": "web:1", "verify": false}"#), CREATES,
+        bad("/applications", NOT_JSON), bad("/applications", "{}"),
+        bad("/applications", r#"{"image": "web:1", "verify": false, "bogus": 1}"#),
+        conflict("/applications", r#"{"image": "desk:1", "verify": false}"#),
+    ]),
+    row!("GET" "/applications/{id}", false, scopes(&["read:applications"]), [
+        ok("/applications/1", "", 200), forbidden("/applications/1", ""),
+        unknown("/applications/999", ""), NO_INPUT,
+    ]),
+    row!("DELETE" "/applications/{id}", false, scopes(&["admin:applications"]), [
+        ok("/applications/1", "", 204), forbidden("/applications/1", ""),
+        unknown("/applications/999", ""), NO_BODY,
+    ]),
+    row!("GET" "/grants", false, scopes(&["read:applications"]), [
+        ok("/grants", "", 200), forbidden("/grants", ""), unknown("/grants?application=999", ""),
+        bad("/grants?user=alice&group=staff", ""),
+    ]),
+    row!("POST" "/grants", false, scopes(&["admin:applications"]), [
+        ok("/grants", r#"{"image": "desk:1", "group": "staff"}"#, 201),
+        forbidden("/grants", r#"{"image": "desk:1", "group": "staff"}"#), CREATES,
+        bad("/grants", NOT_JSON), bad("/grants", r#"{"image": "desk:1"}"#),
+        bad("/grants", r#"{"image": "nope:1", "user": "alice"}"#),
+        bad("/grants", r#"{"image": "desk:1", "user": "ghost"}"#),
+        bad("/grants", r#"{"image": "desk:1", "user": "bob", "policy": {"volume_source": "/x"}}"#),
+        conflict("/grants", r#"{"image": "desk:1", "user": "alice"}"#),
+    ]),
+    row!("GET" "/grants/{mapping_id}", false, scopes(&["read:applications"]), [
+        ok("/grants/{grant_id}", "", 200), forbidden("/grants/{grant_id}", ""),
+        unknown("/grants/nope", ""), NO_INPUT,
+    ]),
+    row!("DELETE" "/grants/{mapping_id}", false, scopes(&["admin:applications"]), [
+        ok("/grants/{grant_id}", "", 204), forbidden("/grants/{grant_id}", ""),
+        unknown("/grants/nope", ""), NO_BODY,
+    ]),
+    row!("GET" "/users/{name}/applications", false, scopes(&["read:users:applications"]), [
+        ok("/users/alice/applications", "", 200), forbidden("/users/alice/applications", ""),
+        unknown("/users/ghost/applications", ""), NO_INPUT,
     ]),
     row!("GET" "/proxy", true, scopes(&["proxy"]), [
         PROXY, forbidden("/proxy", ""), NO_OBJECT, bad("/proxy?offset=x", ""),
