@@ -29,48 +29,15 @@ use ferrohub_shared::proxy_session::{self, ProxySession, SessionError};
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
-/// The route-data key that makes a route private.
-pub const DATA_KEY: &str = "ferrohub_access";
+/// Who may use a private route: the rule in route data, defined with the other route-data
+/// keys in [`ferrohub_shared::route_data`].
+pub use ferrohub_shared::route_data::AccessRule as Rule;
 
-/// Who may use a private route.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Rule {
-    #[serde(default)]
-    pub owner: Option<String>,
-    #[serde(default)]
-    pub users: Vec<String>,
-    #[serde(default)]
-    pub groups: Vec<String>,
-}
-
-impl Rule {
-    /// The rule in route data: `None` for a public route, `Err` (a message for the API's 400)
-    /// when `ferrohub_access` is not a rule.
-    pub fn from_data(data: &Map<String, Value>) -> Result<Option<Rule>, String> {
-        match data.get(DATA_KEY) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => Rule::deserialize(v).map(Some).map_err(|e| {
-                format!(
-                    "'{DATA_KEY}' must be {{\"owner\": name, \"users\": [names], \"groups\": [names]}}: {e}"
-                )
-            }),
-        }
-    }
-
-    /// The rule a route in the table enforces: a malformed one fails closed.
-    pub fn for_route(data: &Map<String, Value>) -> Option<Rule> {
-        Rule::from_data(data).unwrap_or_else(|_| Some(Rule::default()))
-    }
-
-    pub fn allows(&self, session: &ProxySession) -> bool {
-        self.owner.as_deref() == Some(session.user.as_str())
-            || self.users.contains(&session.user)
-            || session.groups.iter().any(|g| self.groups.contains(g))
-    }
+/// The rule a route in the table enforces: a malformed one fails closed (lets nobody in).
+pub fn rule_for_route(data: &Map<String, Value>) -> Option<Rule> {
+    Rule::from_data(data).unwrap_or_else(|_| Some(Rule::default()))
 }
 
 /// Decide a request to a private route: `Ok` to forward it, `Err` with the answer otherwise.
@@ -118,7 +85,7 @@ pub fn check(
         }
     };
     match session {
-        Some(s) if rule.allows(&s) => Ok(()),
+        Some(s) if rule.allows(&s.user, &s.groups) => Ok(()),
         Some(s) => {
             tracing::info!(user = %s.user, %url, "403: not allowed on this private route");
             Err(refusal(
@@ -223,26 +190,6 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn session(user: &str, groups: &[&str]) -> ProxySession {
-        ProxySession {
-            user: user.into(),
-            groups: groups.iter().map(|g| g.to_string()).collect(),
-            sid: "s".into(),
-            exp: i64::MAX,
-        }
-    }
-
-    #[test]
-    fn rules_let_in_owner_users_and_groups() {
-        let data = json!({"target": "http://x", DATA_KEY: {"owner": "alice", "users": ["bob"], "groups": ["lab"]}});
-        let rule = Rule::from_data(data.as_object().unwrap()).unwrap().unwrap();
-        assert!(rule.allows(&session("alice", &[])));
-        assert!(rule.allows(&session("bob", &[])));
-        assert!(rule.allows(&session("carol", &["x", "lab"])));
-        assert!(!rule.allows(&session("carol", &["x"])));
-        assert!(!Rule::default().allows(&session("alice", &["lab"])));
-    }
-
     #[test]
     fn malformed_rules_are_refused_and_fail_closed() {
         let public = json!({"target": "http://x"});
@@ -252,10 +199,10 @@ mod tests {
             json!({"owner": 1}),
             json!({"ownr": "alice"}),
         ] {
-            let data = json!({"target": "http://x", DATA_KEY: bad});
+            let data = json!({"target": "http://x", ferrohub_shared::route_data::ACCESS: bad});
             let data = data.as_object().unwrap();
             assert!(Rule::from_data(data).is_err(), "{data:?}");
-            assert_eq!(Rule::for_route(data), Some(Rule::default()));
+            assert_eq!(rule_for_route(data), Some(Rule::default()));
         }
     }
 

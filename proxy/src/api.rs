@@ -259,7 +259,7 @@ async fn create(
         Ok(true) if target.is_https() => {
             return Err(ApiError::BadRequest(format!(
                 "a '{}' route needs an http:// or ws:// target naming the TCP host and port",
-                tcp_bridge::DATA_KEY
+                ferrohub_shared::route_data::BRIDGE
             )))
         }
         Ok(_) => {}

@@ -36,7 +36,6 @@ use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
-use serde_json::{Map, Value};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,9 +47,6 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-/// The route-data key that asks for a bridge, and its one accepted value.
-pub const DATA_KEY: &str = "ws_bridge";
-pub const TCP: &str = "tcp";
 /// The subprotocol noVNC (and websockify) use for raw binary payloads.
 const SUBPROTOCOL: &str = "binary";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -61,17 +57,9 @@ const CHUNK: usize = 64 * 1024;
 
 type ClientSocket = WebSocketStream<TokioIo<Upgraded>>;
 
-/// Whether route data asks for a bridge; `Err` (a message for the API's 400) when `ws_bridge`
-/// holds anything but `"tcp"`.
-pub fn requested(data: &Map<String, Value>) -> Result<bool, String> {
-    match data.get(DATA_KEY) {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::String(s)) if s == TCP => Ok(true),
-        Some(other) => Err(format!(
-            "'{DATA_KEY}' must be \"{TCP}\" (websockets bridged to the target's TCP port), not {other}"
-        )),
-    }
-}
+/// Whether route data asks for a bridge (`"ws_bridge": "tcp"`, see
+/// [`ferrohub_shared::route_data::bridge_requested`]); `Err` for a malformed request.
+pub use ferrohub_shared::route_data::bridge_requested as requested;
 
 pub fn is_bridged(route: &Route) -> bool {
     matches!(requested(&route.data), Ok(true))
@@ -325,22 +313,6 @@ fn text(code: StatusCode, message: &'static str) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    fn data(v: Value) -> Map<String, Value> {
-        v.as_object().unwrap().clone()
-    }
-
-    #[test]
-    fn only_tcp_is_a_bridge() {
-        assert_eq!(requested(&data(json!({"target": "http://h:1"}))), Ok(false));
-        assert_eq!(
-            requested(&data(json!({"target": "http://h:1", "ws_bridge": "tcp"}))),
-            Ok(true)
-        );
-        assert!(requested(&data(json!({"ws_bridge": "udp"}))).is_err());
-        assert!(requested(&data(json!({"ws_bridge": true}))).is_err());
-    }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         pairs

@@ -6,7 +6,8 @@
 //! - [`env`]: the names of environment variables read or set across the binaries.
 //! - [`labels`]: the Docker label keys on single-user containers and application images.
 //! - [`apps`]: application grants and their policies, as the hub serves them to managers.
-//! - [`routes`]: route specs and the configurable-http-proxy REST wire types.
+//! - [`routes`]: route specs and the configurable-http-proxy REST wire types;
+//!   [`route_data`]: ferrohub's keys in a route's data (access rules, VNC bridges, app routes).
 //! - [`proxy_client`]: a client for that REST API, used by the hub and the manager.
 //! - [`proxy_key`], [`proxy_session`], [`route_credential`]: the key the hub and
 //!   `ferrohub-proxy` share, the session cookie the proxy checks on private routes, and the
@@ -27,6 +28,7 @@ pub mod proxy_client;
 pub mod proxy_key;
 pub mod proxy_session;
 pub mod route_credential;
+pub mod route_data;
 pub mod routes;
 pub mod scopes;
 pub mod secret;

@@ -103,7 +103,7 @@ impl RouteTable {
         let route = Arc::new(Route {
             spec: spec.clone(),
             target,
-            access: crate::access::Rule::for_route(&data),
+            access: crate::access::rule_for_route(&data),
             data,
             activity,
         });
