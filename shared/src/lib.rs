@@ -15,12 +15,15 @@
 //! - [`scopes`]: JupyterHub's scope vocabulary, expansion and access checks.
 //! - [`signed`]: values signed with a key, for cookies and OAuth state.
 //! - [`api_error`]: JupyterHub's `{"status", "message"}` error body.
+//! - `docker` (feature `docker`): connecting to the Docker engine and bounding its calls.
 //!
 //! This crate is a leaf: no web framework, database or Docker client lives here.
 
 pub mod api_error;
 pub mod apps;
 pub mod cookies;
+#[cfg(feature = "docker")]
+pub mod docker;
 pub mod env;
 pub mod html;
 pub mod labels;

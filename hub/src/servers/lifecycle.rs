@@ -9,6 +9,7 @@ use crate::auth::tokens::{self, TokenRequest};
 use crate::spawner::{SpawnRequest, Started};
 use crate::store::{Server, TokenOwner, User};
 use chrono::Utc;
+use ferrohub_shared::route_data::AppRoute;
 use ferrohub_shared::routes::RouteSpec;
 use serde_json::{json, Map, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -533,6 +534,9 @@ impl Servers {
             .map_err(|e| format!("the proxy refused the route {prefix}: {e}"))
     }
 
+    /// Remove the server's route, and the routes its manager registered for app containers
+    /// (marked [`AppRoute`]): no app route outlives the server that owns it, even when the
+    /// manager could not remove them itself (it was killed).
     pub(super) async fn remove_route(&self, key: &ServerKey, prefix: &str) {
         let Some(proxy) = &self.proxy else { return };
         let Ok(spec) = RouteSpec::parse(prefix) else {
@@ -540,6 +544,33 @@ impl Servers {
         };
         if let Err(e) = proxy.client().delete_route(&spec).await {
             tracing::error!("{key}: could not remove the route {prefix}: {e}");
+        }
+        self.remove_app_routes(|owner| owner.user == key.user && owner.server == key.server)
+            .await;
+    }
+
+    /// Remove every app route whose [`AppRoute`] marker `doomed` picks.
+    pub(super) async fn remove_app_routes(&self, doomed: impl Fn(&AppRoute) -> bool) {
+        let Some(proxy) = &self.proxy else { return };
+        let routes = match proxy.client().get_routes().await {
+            Ok(routes) => routes,
+            Err(e) => return tracing::error!("cannot read the proxy's routes: {e}"),
+        };
+        for (path, entry) in routes {
+            let Some(app) = AppRoute::from_data(&entry.data).filter(|a| doomed(a)) else {
+                continue;
+            };
+            let Ok(spec) = RouteSpec::parse(&path) else {
+                continue;
+            };
+            tracing::info!(
+                "removing the route {path} to {}'s app {}: its server does not run",
+                app.user,
+                app.url_id
+            );
+            if let Err(e) = proxy.client().delete_route(&spec).await {
+                tracing::error!("could not remove the app route {path}: {e}");
+            }
         }
     }
 }

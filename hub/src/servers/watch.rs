@@ -106,6 +106,9 @@ impl Servers {
             self.remove_route(&ServerKey::new(user, server), &spec)
                 .await;
         }
+        // App routes of servers that do not run (their manager is gone with them).
+        self.remove_app_routes(|app| !running.contains(&self.urls.server(&app.user, &app.server)))
+            .await;
     }
 
     /// Until `stop` turns true: poll running servers every `Spawner.poll_interval` seconds

@@ -17,10 +17,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
-mod engine;
 mod naming;
 
-use engine::{bounded, connect, Call, CALL_TIMEOUT};
+use ferrohub_shared::docker::{bounded, Call, CALL_TIMEOUT};
 use naming::container_name;
 
 /// What is saved with a container server.
@@ -216,7 +215,7 @@ impl DockerSpawner {
         };
         match bounded(CALL_TIMEOUT, docker.remove_container(id, Some(options))).await {
             Ok(()) | Err(Call::Docker(404 | 409, _)) => Ok(()),
-            Err(e) => Err(e.launch(&format!("remove container {id}"))),
+            Err(e) => Err(launch(&e, &format!("remove container {id}"))),
         }
     }
 
@@ -233,15 +232,15 @@ impl DockerSpawner {
         };
         let created = bounded(CALL_TIMEOUT, docker.create_container(Some(options), body))
             .await
-            .map_err(|e| e.launch(&format!("create container {name}")))?;
+            .map_err(|e| launch(&e, &format!("create container {name}")))?;
         let id = created.id;
         let started = async {
             bounded(CALL_TIMEOUT, docker.start_container(&id, None))
                 .await
-                .map_err(|e| e.launch(&format!("start container {name}")))?;
+                .map_err(|e| launch(&e, &format!("start container {name}")))?;
             let info = bounded(CALL_TIMEOUT, docker.inspect_container(&id, None))
                 .await
-                .map_err(|e| e.launch(&format!("inspect container {name}")))?;
+                .map_err(|e| launch(&e, &format!("inspect container {name}")))?;
             self.address(&info).map_err(SpawnError::Launch)
         }
         .await;
@@ -257,6 +256,19 @@ impl DockerSpawner {
     }
 }
 
+/// Connect to the engine at `host` (`DockerSpawner.docker_host`).
+async fn connect(host: &str) -> Result<Docker, SpawnError> {
+    ferrohub_shared::docker::connect(host, "DockerSpawner.docker_host")
+        .await
+        .map_err(SpawnError::Launch)
+}
+
+/// A spawn error saying what was being done when a Docker call failed, in words a user can
+/// act on.
+fn launch(call: &Call, doing: &str) -> SpawnError {
+    SpawnError::Launch(format!("Docker could not {doing}: {call}"))
+}
+
 /// The labels of `image` on the engine at `host` (empty: `DOCKER_HOST`, else the local
 /// socket), or `None` when the engine has no such image. Nothing is pulled.
 pub async fn image_labels(
@@ -267,7 +279,7 @@ pub async fn image_labels(
     match bounded(CALL_TIMEOUT, docker.inspect_image(image)).await {
         Ok(info) => Ok(Some(info.config.and_then(|c| c.labels).unwrap_or_default())),
         Err(Call::Docker(404, _)) => Ok(None),
-        Err(e) => Err(e.launch(&format!("inspect image {image}"))),
+        Err(e) => Err(launch(&e, &format!("inspect image {image}"))),
     }
 }
 
@@ -284,7 +296,7 @@ impl Spawner for DockerSpawner {
                     "image {image} is not available on this Docker engine; build or load it first"
                 )))
             }
-            Err(e) => return Err(e.launch(&format!("inspect image {image}"))),
+            Err(e) => return Err(launch(&e, &format!("inspect image {image}"))),
         };
         let name = container_name(&self.docker.name_template, req, &image);
         // A container left under this name (a crash, or `remove = false`) cannot be reused:
@@ -299,7 +311,7 @@ impl Spawner for DockerSpawner {
                     .await?;
             }
             Err(Call::Docker(404, _)) => {}
-            Err(e) => return Err(e.launch(&format!("look for container {name}"))),
+            Err(e) => return Err(launch(&e, &format!("look for container {name}"))),
         }
         let body = self.container_body(req, &image, image_info.config.and_then(|c| c.cmd))?;
         let (container_id, url) = self.create_and_start(docker, &name, body).await?;
@@ -382,7 +394,12 @@ impl Spawner for DockerSpawner {
         match bounded(limit, docker.stop_container(id, Some(options))).await {
             // 304: already stopped; 404: already gone.
             Ok(()) | Err(Call::Docker(304 | 404, _)) => {}
-            Err(e) => return Err(e.launch(&format!("stop container {}", state.container_name))),
+            Err(e) => {
+                return Err(launch(
+                    &e,
+                    &format!("stop container {}", state.container_name),
+                ))
+            }
         }
         if self.docker.remove {
             self.remove(docker, id).await?;

@@ -2,6 +2,7 @@
 //! them, and the HTML escaping of the image form.
 
 use crate::spawner::SpawnRequest;
+use ferrohub_shared::docker::escape;
 
 /// `{username}` and `{servername}` escaped for Docker (letters, digits and `-` stay; any
 /// other byte becomes `_XX`, as the `escapism` package DockerSpawner uses), `{imagename}`
@@ -17,21 +18,6 @@ pub(super) fn container_name(template: &str, req: &SpawnRequest, image: &str) ->
         .replace("{username}", &escape(&req.user))
         .replace("{servername}", &escape(&req.server_name.to_lowercase()))
         .replace("{imagename}", &image.replace(['/', ':'], "-"))
-}
-
-fn escape(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        if c.is_ascii_alphanumeric() || c == '-' {
-            out.push(c);
-        } else {
-            let mut buf = [0; 4];
-            for byte in c.encode_utf8(&mut buf).bytes() {
-                out.push_str(&format!("_{byte:02X}"));
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -1,28 +1,31 @@
-//! Talking to the Docker engine: connecting, and bounding every call with a deadline so a
-//! stuck or absent engine turns into a readable error instead of a hang.
+//! Talking to the Docker engine, for the hub's Docker spawner and the manager alike:
+//! connecting, bounding every call with a deadline so a stuck or absent engine turns into a
+//! readable error instead of a hang, and the name escaping DockerSpawner uses. Behind the
+//! `docker` feature, so the proxy does not build a Docker client.
 
-use crate::spawner::SpawnError;
 use bollard::errors::Error as DockerError;
 use bollard::Docker;
 use std::future::Future;
 use std::time::Duration;
 
 /// How long one ordinary Docker call may take before the request fails.
-pub(super) const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Connect to the engine at `host` (empty: `DOCKER_HOST`, else the local socket) and
 /// negotiate the API version, since older engines refuse requests made with a newer one.
-pub(super) async fn connect(host: &str) -> Result<Docker, SpawnError> {
+/// The error is a sentence naming the engine and what to check; `setting` is the
+/// configuration key that names the engine.
+pub async fn connect(host: &str, setting: &str) -> Result<Docker, String> {
     let unreachable = |e: String| {
-        SpawnError::Launch(format!(
-            "cannot reach the Docker engine at {}: {e}. Is Docker running, and may the hub \
-             use it? (DockerSpawner.docker_host)",
+        format!(
+            "cannot reach the Docker engine at {}: {e}. Is Docker running, and may ferrohub \
+             use it? ({setting})",
             if host.is_empty() {
                 "its default address"
             } else {
                 host
             }
-        ))
+        )
     };
     let docker = if host.is_empty() {
         Docker::connect_with_defaults()
@@ -43,7 +46,7 @@ pub(super) async fn connect(host: &str) -> Result<Docker, SpawnError> {
 
 /// How one Docker call failed.
 #[derive(Debug)]
-pub(super) enum Call {
+pub enum Call {
     /// The engine answered with an error status (404: no such container or image).
     Docker(u16, String),
     /// The engine could not be reached, or the answer was not understood.
@@ -68,15 +71,15 @@ impl std::fmt::Display for Call {
 }
 
 impl Call {
-    /// A spawn error saying what was being done, in words a user can act on.
-    pub(super) fn launch(&self, doing: &str) -> SpawnError {
-        SpawnError::Launch(format!("Docker could not {doing}: {self}"))
+    /// Whether the engine said there is no such object.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Call::Docker(404, _))
     }
 }
 
 /// Run one Docker call with a deadline, so a stuck engine fails the request instead of
 /// hanging it.
-pub(super) async fn bounded<T>(
+pub async fn bounded<T>(
     limit: Duration,
     call: impl Future<Output = Result<T, DockerError>>,
 ) -> Result<T, Call> {
@@ -88,5 +91,32 @@ pub(super) async fn bounded<T>(
         })) => Err(Call::Docker(status_code, message)),
         Ok(Err(DockerError::RequestTimeoutError)) | Err(_) => Err(Call::TimedOut(limit)),
         Ok(Err(other)) => Err(Call::Transport(other.to_string())),
+    }
+}
+
+/// A name escaped for Docker as the `escapism` package DockerSpawner uses does it: letters,
+/// digits and `-` stay, any other byte becomes `_XX`.
+pub fn escape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        if c.is_ascii_alphanumeric() || c == '-' {
+            out.push(c);
+        } else {
+            let mut buf = [0; 4];
+            for byte in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("_{byte:02X}"));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_are_escaped_as_escapism_does() {
+        assert_eq!(super::escape("alice-1"), "alice-1");
+        assert_eq!(super::escape("a.b_c"), "a_2Eb_5Fc");
+        assert_eq!(super::escape("é"), "_C3_A9");
     }
 }
