@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the images the Docker end-to-end tests run, from this workspace only (no registry is
 # needed): `ferrohub-test-singleuser:latest` is `FROM scratch` with the test server binary
-# and the shared libraries `ldd` lists for it, the dynamic loader included.
-# Idempotent: an image already built from the same binary is kept as it is.
+# and the shared libraries `ldd` lists for it, the dynamic loader included;
+# `ferrohub-test-webapp:latest` is the same server as a labelled web app for the manager
+# (simphony-remote's labels, listening on 8888 and answering under any path).
+# Idempotent: images already built from the same binary are kept as they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,9 +17,10 @@ if [ ! -x "$BIN" ]; then
 fi
 
 HASH=$(sha256sum "$BIN" | cut -c1-16)
-CURRENT=$(docker image inspect -f '{{ index .Config.Labels "ferrohub.test.binary" }}' "$IMAGE" 2>/dev/null || true)
-if [ "$CURRENT" = "$HASH" ]; then
-  echo "== $IMAGE is up to date ($HASH)"
+WEBAPP=ferrohub-test-webapp:latest
+built_from() { docker image inspect -f '{{ index .Config.Labels "ferrohub.test.binary" }}' "$1" 2>/dev/null || true; }
+if [ "$(built_from "$IMAGE")" = "$HASH" ] && [ "$(built_from "$WEBAPP")" = "$HASH" ]; then
+  echo "== $IMAGE and $WEBAPP are up to date ($HASH)"
   exit 0
 fi
 
@@ -41,3 +44,19 @@ CMD ["/ferrohub-test-singleuser"]
 DOCKERFILE
 docker build -q -t "$IMAGE" "$CONTEXT" >/dev/null
 echo "== built $IMAGE"
+
+# FROM the image just built, by ID: a name could make the engine ask a registry.
+BASE_ID=$(docker image inspect -f '{{.Id}}' "$IMAGE")
+cat > "$CONTEXT/Dockerfile" <<DOCKERFILE
+FROM $BASE_ID
+LABEL ferrohub.test.binary="$HASH"
+LABEL eu.simphony-project.docker.ui_name="Test web app" \
+      eu.simphony-project.docker.description="Answers with its environment at .../env" \
+      eu.simphony-project.docker.type="webapp" \
+      eu.simphony-project.docker.env.jpy-user="" \
+      eu.simphony-project.docker.env.jpy-base-user-url="" \
+      eu.simphony-project.docker.env.url-id=""
+ENV JUPYTERHUB_SERVICE_URL=http://0.0.0.0:8888/
+DOCKERFILE
+docker build -q -t "$WEBAPP" "$CONTEXT" >/dev/null
+echo "== built $WEBAPP"

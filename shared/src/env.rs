@@ -14,3 +14,15 @@ pub const FERROHUB_PROXY_KEY: &str = "FERROHUB_PROXY_KEY";
 pub const FERROHUB_PROXY_API_URL: &str = "FERROHUB_PROXY_API_URL";
 pub const FERROHUB_PROXY_TOKEN: &str = "FERROHUB_PROXY_TOKEN";
 pub const FERROHUB_PROXY_PREFIX: &str = "FERROHUB_PROXY_PREFIX";
+
+/// `[Manager]` settings the hub hands to each `ferrohub-manager` it starts.
+pub const FERROHUB_MANAGER_DOCKER_HOST: &str = "FERROHUB_MANAGER_DOCKER_HOST";
+pub const FERROHUB_MANAGER_REALM: &str = "FERROHUB_MANAGER_REALM";
+/// Seconds.
+pub const FERROHUB_MANAGER_START_TIMEOUT: &str = "FERROHUB_MANAGER_START_TIMEOUT";
+pub const FERROHUB_MANAGER_HOST_IP: &str = "FERROHUB_MANAGER_HOST_IP";
+pub const FERROHUB_MANAGER_NOVNC_PATH: &str = "FERROHUB_MANAGER_NOVNC_PATH";
+/// The directory mounted as `/workspace` for `allow_home` grants (already for this user).
+pub const FERROHUB_MANAGER_HOME: &str = "FERROHUB_MANAGER_HOME";
+/// `1` to stop app containers when the manager stops.
+pub const FERROHUB_MANAGER_STOP_APPS: &str = "FERROHUB_MANAGER_STOP_APPS";

@@ -30,3 +30,22 @@ pub mod app {
     /// simphony-remote's port, kept as the default.
     pub const DEFAULT_HTTP_PORT: u16 = 8888;
 }
+
+/// Labels a manager writes on the app containers it starts (simphony-remote's `runinfo`
+/// namespace, so its tools keep finding them), to find them again after a restart.
+pub mod runinfo {
+    /// The hub user the container belongs to.
+    pub const USER: &str = "eu.simphony-project.docker.runinfo.user";
+    /// The grant it was started under.
+    pub const MAPPING_ID: &str = "eu.simphony-project.docker.runinfo.mapping_id";
+    /// Its id in URLs: `/user/NAME/containers/URL_ID/`.
+    pub const URL_ID: &str = "eu.simphony-project.docker.runinfo.url_id";
+    /// Its URL path without a trailing slash.
+    pub const URLPATH: &str = "eu.simphony-project.docker.runinfo.urlpath";
+    /// The hub's realm (`[Manager] realm`).
+    pub const REALM: &str = "eu.simphony-project.docker.runinfo.realm";
+    /// ferrohub's: the user's server whose manager started it (`""` for the default one).
+    pub const SERVER: &str = "org.ferrohub.app.server";
+    /// ferrohub's: the image as registered at the hub.
+    pub const IMAGE: &str = "org.ferrohub.app.image";
+}

@@ -10,14 +10,22 @@
 //! - [`visitor`]: the extractor that lets a request in or sends it to log in.
 //! - [`activity`]: last-activity reports to the hub.
 //! - [`pages`]: the home page, status, callback, logout and error answers.
+//! - [`apps`]: the user's applications: grants, images, containers and their routes.
+//! - [`api`]: simphony-remote's web API over them (`api/v1/...`).
+//! - [`desktop`]: noVNC for desktops, and routes put back for web apps the proxy lost.
 
 pub mod activity;
+pub mod api;
+pub mod apps;
 pub mod config;
+pub mod desktop;
 pub mod hub_auth;
 pub mod pages;
 pub mod visitor;
 
 use activity::Activity;
+use apps::settings::AppSettings;
+use apps::Apps;
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
@@ -36,10 +44,12 @@ pub struct AppState {
     pub activity: Activity,
     pub started: DateTime<Utc>,
     pub http: reqwest::Client,
+    /// The user's applications.
+    pub apps: Apps,
 }
 
 impl AppState {
-    pub fn new(config: ManagerConfig) -> AppState {
+    pub fn new(config: ManagerConfig, settings: AppSettings) -> AppState {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
             .redirect(reqwest::redirect::Policy::none())
@@ -48,6 +58,7 @@ impl AppState {
         let config = Arc::new(config);
         AppState {
             auth: HubAuth::new(config.clone(), http.clone()),
+            apps: Apps::new(config.clone(), settings, http.clone()),
             config,
             activity: Activity::default(),
             started: Utc::now(),
@@ -68,6 +79,34 @@ pub fn app(state: AppState) -> Router {
         .route(&prefix, get(pages::home))
         .route(&format!("{prefix}api/status"), get(pages::status))
         .route(&format!("{prefix}logout"), get(pages::logout))
+        .route(
+            &format!("{prefix}api/v1/applications/"),
+            get(api::list_applications),
+        )
+        .route(
+            &format!("{prefix}api/v1/applications/{{mapping_id}}/"),
+            get(api::get_application),
+        )
+        .route(
+            &format!("{prefix}api/v1/containers/"),
+            get(api::list_containers).post(api::start_container),
+        )
+        .route(
+            &format!("{prefix}api/v1/containers/{{url_id}}/"),
+            get(api::get_container).delete(api::stop_container),
+        )
+        .route(
+            &format!("{prefix}containers/{{url_id}}"),
+            get(desktop::entry),
+        )
+        .route(
+            &format!("{prefix}containers/{{url_id}}/"),
+            get(desktop::entry),
+        )
+        .route(
+            &format!("{prefix}containers/{{url_id}}/{{*file}}"),
+            get(desktop::file),
+        )
         .route(&callback, get(pages::oauth_callback));
     if !bare.is_empty() {
         // `/user/alice` without its slash: where JupyterHub's own servers redirect too.
@@ -83,10 +122,17 @@ pub fn app(state: AppState) -> Router {
 /// Serve on `listener` until `shutdown` completes, reporting activity meanwhile.
 pub async fn run(
     config: ManagerConfig,
+    settings: AppSettings,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let state = AppState::new(config);
+    let state = AppState::new(config, settings);
+    // Containers an earlier manager left running are found and routed again first, so
+    // nothing is started twice; then they are watched.
+    if let Err(e) = state.apps.sync().await {
+        tracing::warn!("cannot look for running apps yet: {e}");
+    }
+    let watcher = tokio::spawn(state.apps.clone().watch_forever());
     let reporter = tokio::spawn(
         state
             .activity
@@ -100,9 +146,12 @@ pub async fn run(
         "ferrohub-manager {} serving",
         ferrohub_shared::VERSION
     );
+    let apps = state.apps.clone();
     let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await;
     reporter.abort();
+    watcher.abort();
+    apps.shut_down().await;
     served
 }

@@ -40,6 +40,9 @@ async fn main() -> ExitCode {
 
 async fn start(cli: Cli) -> anyhow::Result<()> {
     let config = ManagerConfig::from_env(|var| std::env::var(var).ok())?;
+    let settings =
+        ferrohub_manager::apps::settings::AppSettings::from_env(|var| std::env::var(var).ok())
+            .map_err(anyhow::Error::msg)?;
     let address = match (cli.ip, cli.port) {
         (None, None) => config.listen_address(),
         (ip, port) => {
@@ -60,7 +63,7 @@ async fn start(cli: Cli) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
-    ferrohub_manager::run(config, listener, shutdown_signal()).await?;
+    ferrohub_manager::run(config, settings, listener, shutdown_signal()).await?;
     Ok(())
 }
 

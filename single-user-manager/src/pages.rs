@@ -12,7 +12,9 @@ use ferrohub_shared::html::escape;
 use serde::Deserialize;
 use serde_json::json;
 
-/// `GET {prefix}`: who is here and what this server is.
+/// `GET {prefix}`: who is here, and the owner's applications: each with its icon, name and
+/// description, a Start button (and resolution where the image offers one), and for a
+/// running one its page embedded, Open and Stop. A search box filters the list.
 pub async fn home(State(state): State<AppState>, Visitor(who): Visitor) -> Response {
     let config = &state.config;
     let server = if config.server_name.is_empty() {
@@ -20,7 +22,8 @@ pub async fn home(State(state): State<AppState>, Visitor(who): Visitor) -> Respo
     } else {
         format!("{}'s server {}", config.user, config.server_name)
     };
-    let guest = if who.name == config.user {
+    let owner = who.name == config.user;
+    let guest = if owner {
         String::new()
     } else {
         format!(
@@ -29,10 +32,21 @@ pub async fn home(State(state): State<AppState>, Visitor(who): Visitor) -> Respo
             escape(&config.user)
         )
     };
+    let apps = if owner {
+        match state.apps.catalog().await {
+            Ok(list) if list.is_empty() => "<p>No applications are available to you yet: an \
+                 administrator grants them (<code>ferrohub app grant</code>).</p>"
+                .to_owned(),
+            Ok(list) => app_list(&list),
+            Err(e) => format!("<p class=\"error\">{}</p>", escape(&e.to_string())),
+        }
+    } else {
+        String::new()
+    };
     let body = format!(
-        "<h1>{server}</h1>\n{guest}<p>Signed in as <strong>{who}</strong>.</p>\n\
-         <p>No applications are available yet.</p>\n\
-         <p><a href=\"{home}\">Hub home</a> · <a href=\"{prefix}logout\">Log out</a></p>",
+        "<h1>{server}</h1>\n{guest}<p>Signed in as <strong>{who}</strong>.</p>\n{apps}\n\
+         <p><a href=\"{home}\">Hub home</a> · <a href=\"{prefix}logout\">Log out</a></p>\n\
+         <script>{APP_SCRIPT}</script>",
         server = escape(&server),
         who = escape(&who.name),
         home = escape(&format!("{}{}hub/home", config.hub_host, config.base_url)),
@@ -40,6 +54,88 @@ pub async fn home(State(state): State<AppState>, Visitor(who): Visitor) -> Respo
     );
     page(StatusCode::OK, &server, &body)
 }
+
+/// The owner's apps as cards; the script below drives Start and Stop through the API.
+fn app_list(list: &[crate::apps::Launchable]) -> String {
+    let mut out = String::from(
+        "<label for=\"app-search\">Search applications</label> \
+         <input id=\"app-search\" type=\"search\" placeholder=\"name or description\">\n\
+         <p id=\"app-status\" role=\"status\" aria-live=\"polite\"></p>\n<ul class=\"apps\">\n",
+    );
+    for app in list {
+        let image = &app.image.image;
+        let id = escape(&app.mapping_id);
+        let icon = if image.icon_128.is_empty() {
+            "<span class=\"icon\" aria-hidden=\"true\">▣</span>".to_owned()
+        } else {
+            format!(
+                "<img class=\"icon\" alt=\"\" src=\"data:image/png;base64,{}\">",
+                escape(&image.icon_128)
+            )
+        };
+        let resolution = if image.configurables.iter().any(|c| c == "resolution") {
+            format!(
+                "<label>Resolution <select class=\"resolution\" data-for=\"{id}\">\
+                 <option>1024x768</option><option>1280x800</option><option>1280x1024</option>\
+                 <option>1920x1080</option></select></label>"
+            )
+        } else {
+            String::new()
+        };
+        let actions = match &app.container {
+            Some(c) => format!(
+                "<a class=\"button\" href=\"{url}\" target=\"_blank\">Open</a> \
+                 <button class=\"stop\" data-url-id=\"{url_id}\">Stop</button>\
+                 <iframe title=\"{name}\" src=\"{url}\"></iframe>",
+                url = escape(&c.url),
+                url_id = escape(&c.url_id),
+                name = escape(&image.ui_name),
+            ),
+            None => format!(
+                "{resolution} <button class=\"start\" data-mapping-id=\"{id}\">Start</button>"
+            ),
+        };
+        out.push_str(&format!(
+            "<li class=\"app\" data-search=\"{search}\">{icon}<div><h2>{name}</h2>\
+             <p>{description}</p>{actions}</div></li>\n",
+            search = escape(&format!("{} {}", image.ui_name, image.description).to_lowercase()),
+            name = escape(&image.ui_name),
+            description = escape(&image.description),
+        ));
+    }
+    out.push_str("</ul>");
+    out
+}
+
+/// Start and Stop through `api/v1/containers/` (JSON, so a cross-site form cannot do it),
+/// and the search box.
+const APP_SCRIPT: &str = r#"
+const say = (text) => { const s = document.getElementById('app-status'); if (s) s.textContent = text; };
+document.querySelectorAll('button.start').forEach((b) => b.addEventListener('click', async () => {
+  const id = b.dataset.mappingId;
+  const res = document.querySelector(`select.resolution[data-for="${id}"]`);
+  const body = {mapping_id: id, configurables: res ? {resolution: {resolution: res.value}} : {}};
+  b.disabled = true; say('Starting… the app is being created and waited for.');
+  const r = await fetch('api/v1/containers/', {method: 'POST', credentials: 'same-origin',
+    headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
+  if (r.status === 201) { say('Started.'); location.reload(); return; }
+  const e = await r.json().catch(() => ({message: r.statusText}));
+  say('Could not start: ' + e.message); b.disabled = false;
+}));
+document.querySelectorAll('button.stop').forEach((b) => b.addEventListener('click', async () => {
+  if (!confirm('Stop this application? Unsaved work inside it is lost.')) return;
+  b.disabled = true; say('Stopping…');
+  const r = await fetch(`api/v1/containers/${b.dataset.urlId}/`, {method: 'DELETE', credentials: 'same-origin'});
+  if (r.status === 204) { say('Stopped.'); location.reload(); return; }
+  const e = await r.json().catch(() => ({message: r.statusText}));
+  say('Could not stop: ' + e.message); b.disabled = false;
+}));
+const search = document.getElementById('app-search');
+if (search) search.addEventListener('input', () => {
+  const q = search.value.toLowerCase();
+  document.querySelectorAll('li.app').forEach((li) => { li.hidden = !li.dataset.search.includes(q); });
+});
+"#;
 
 /// `GET {prefix}api/status`: the server's state, for scripts and monitoring.
 pub async fn status(State(state): State<AppState>, Visitor(_): Visitor) -> Response {
@@ -151,4 +247,8 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1c1e21}\
 main{max-width:42rem;margin:3rem auto;padding:2rem;background:#fff;border-radius:8px;\
-box-shadow:0 1px 3px rgba(0,0,0,.12)}h1{font-size:1.4rem;margin-top:0}.note{color:#555}a{color:#1a5fb4}";
+box-shadow:0 1px 3px rgba(0,0,0,.12)}h1{font-size:1.4rem;margin-top:0}.note{color:#555}a{color:#1a5fb4}\
+ul.apps{list-style:none;padding:0}li.app{display:flex;gap:1rem;padding:1rem 0;border-top:1px solid #ddd}\
+li.app h2{font-size:1.1rem;margin:0}.icon{width:64px;height:64px;font-size:48px;flex:none}\
+li.app iframe{display:block;width:100%;height:24rem;margin-top:.5rem;border:1px solid #ccc}\
+button,.button{font:inherit;padding:.3rem .8rem;margin:.2rem .2rem 0 0}.error{color:#a00}";

@@ -1,8 +1,10 @@
 //! A stand-in single-user server for container tests, baked into the
 //! `ferrohub-test-singleuser` image by `scripts/build-test-images.sh`: it listens where
 //! `JUPYTERHUB_SERVICE_URL` says (as the spawner contract requires), answers every path with
-//! 200 and its user's name, and `{prefix}env` with its environment as JSON, so a test can
-//! check the contract arrived inside the container.
+//! 200 and its user's name, and any path under its prefix ending in `/env` with its
+//! environment as JSON, so a test can check the contract arrived inside the container. The
+//! `ferrohub-test-webapp` image runs it as a manager's web app (prefix `/`, so it answers
+//! under the full path the proxy passes, as an app must).
 
 use std::collections::BTreeMap;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -57,7 +59,7 @@ async fn answer(mut stream: TcpStream, prefix: String) {
     let head = String::from_utf8_lossy(&buf[..len]);
     let path = head.split_whitespace().nth(1).unwrap_or("/");
     let path = path.split('?').next().unwrap_or(path);
-    let (kind, body) = if path == format!("{prefix}env") {
+    let (kind, body) = if path.starts_with(&prefix) && path.ends_with("/env") {
         let env: BTreeMap<String, String> = std::env::vars().collect();
         (
             "application/json",

@@ -102,6 +102,24 @@ impl Browser {
         self.follow(self.client.get(url), url).await
     }
 
+    /// One request as a page's script sends it (cookies, no redirects followed), with an
+    /// optional JSON body: status, headers and body text.
+    pub async fn fetch(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        json: Option<serde_json::Value>,
+    ) -> (u16, reqwest::header::HeaderMap, String) {
+        let mut req = self.client.request(method, url);
+        if let Some(body) = json {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("the server answers");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        (status, headers, resp.text().await.unwrap_or_default())
+    }
+
     /// Submit a form (`application/x-www-form-urlencoded`) and follow where it leads.
     pub async fn post_form(&self, url: &str, fields: &[(&str, &str)]) -> Page {
         let body: String = url::form_urlencoded::Serializer::new(String::new())

@@ -47,6 +47,8 @@ pub struct HubConfig {
     pub docker_spawner: DockerSpawnerConfig,
     #[serde(rename = "ManagerSpawner", default)]
     pub manager_spawner: ManagerSpawnerConfig,
+    #[serde(rename = "Manager", default)]
+    pub manager: ManagerConfig,
 }
 
 /// `[JupyterHub]`: the application as a whole.
@@ -492,6 +494,47 @@ impl Default for ManagerSpawnerConfig {
         ManagerSpawnerConfig {
             cmd: vec!["ferrohub-manager".into()],
             args: Vec::new(),
+        }
+    }
+}
+
+/// `[Manager]`: how each user's `ferrohub-manager` runs applications. The hub hands these to
+/// every manager it starts, in its environment ([`ferrohub_shared::env`]).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ManagerConfig {
+    /// The Docker engine app containers run on; empty means `DOCKER_HOST`, else the local
+    /// socket.
+    pub docker_host: String,
+    /// Marks the containers of this hub's managers, so hubs can share an engine; a manager
+    /// finds and touches only containers of its realm and its user.
+    pub realm: String,
+    /// Seconds an app may take to answer after its container starts; then the start fails
+    /// and the container is removed.
+    pub start_timeout: u64,
+    /// The host address app containers' ports are published on; the proxy connects there.
+    pub host_ip: String,
+    /// noVNC's files (Debian's `novnc` package), served as the page of a desktop.
+    pub novnc_path: PathBuf,
+    /// The directory mounted as `/workspace` under a grant with `allow_home`; `{username}` is
+    /// replaced. Empty: the manager's home directory (`[LocalProcessSpawner]
+    /// home_dir_template`, else the hub's `HOME`).
+    pub home_template: String,
+    /// Stop the user's app containers when their manager stops (their server is stopped).
+    /// Off keeps them running, as simphony-remote did; a manager started again finds them.
+    pub stop_apps_with_server: bool,
+}
+
+impl Default for ManagerConfig {
+    fn default() -> Self {
+        ManagerConfig {
+            docker_host: String::new(),
+            realm: "ferrohub".into(),
+            start_timeout: 60,
+            host_ip: "127.0.0.1".into(),
+            novnc_path: PathBuf::from("/usr/share/novnc"),
+            home_template: String::new(),
+            stop_apps_with_server: true,
         }
     }
 }

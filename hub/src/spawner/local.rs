@@ -8,7 +8,7 @@ use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -35,6 +35,9 @@ pub struct LocalProcessSpawner {
     /// Exit statuses of servers this hub process started, collected as they exit (a process
     /// only the kernel can reap, after a restart, shows up as gone instead).
     exits: Arc<Mutex<HashMap<i32, Exited>>>,
+    /// Environment every server gets before the single-user contract's (the `[Manager]`
+    /// settings for managers); `{username}` in a value is the user's name.
+    extra_env: BTreeMap<String, String>,
 }
 
 impl LocalProcessSpawner {
@@ -52,7 +55,9 @@ impl LocalProcessSpawner {
         if let Some(program) = command.first_mut() {
             *program = crate::programs::resolve(program).display().to_string();
         }
-        Self::with_command(config, command, "ManagerSpawner.cmd")
+        let mut spawner = Self::with_command(config, command, "ManagerSpawner.cmd");
+        spawner.extra_env = manager_env(&config.manager);
+        spawner
     }
 
     fn with_command(config: &HubConfig, command: Vec<String>, command_key: &'static str) -> Self {
@@ -62,6 +67,7 @@ impl LocalProcessSpawner {
             spawner: config.spawner.clone(),
             local: config.local_process_spawner.clone(),
             exits: Arc::default(),
+            extra_env: BTreeMap::new(),
         }
     }
 
@@ -112,6 +118,39 @@ impl LocalProcessSpawner {
     }
 }
 
+/// The `[Manager]` settings as a manager reads them from its environment.
+fn manager_env(manager: &crate::config::ManagerConfig) -> BTreeMap<String, String> {
+    use ferrohub_shared::env::*;
+    let mut env = BTreeMap::from([
+        (FERROHUB_MANAGER_REALM, manager.realm.clone()),
+        (
+            FERROHUB_MANAGER_START_TIMEOUT,
+            manager.start_timeout.to_string(),
+        ),
+        (FERROHUB_MANAGER_HOST_IP, manager.host_ip.clone()),
+        (
+            FERROHUB_MANAGER_NOVNC_PATH,
+            manager.novnc_path.display().to_string(),
+        ),
+        (
+            FERROHUB_MANAGER_STOP_APPS,
+            if manager.stop_apps_with_server {
+                "1"
+            } else {
+                "0"
+            }
+            .to_owned(),
+        ),
+    ]);
+    if !manager.docker_host.is_empty() {
+        env.insert(FERROHUB_MANAGER_DOCKER_HOST, manager.docker_host.clone());
+    }
+    if !manager.home_template.is_empty() {
+        env.insert(FERROHUB_MANAGER_HOME, manager.home_template.clone());
+    }
+    env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
 #[async_trait::async_trait]
 impl Spawner for LocalProcessSpawner {
     async fn start(&self, req: &SpawnRequest) -> Result<Started, SpawnError> {
@@ -129,6 +168,11 @@ impl Spawner for LocalProcessSpawner {
         command
             .args(args)
             .env_clear()
+            .envs(
+                self.extra_env
+                    .iter()
+                    .map(|(k, v)| (k, v.replace("{username}", &req.user))),
+            )
             .envs(req.env_for(&ip, port))
             .env("USER", &req.user)
             .env("SHELL", "/bin/bash")

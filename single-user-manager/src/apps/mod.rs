@@ -1,0 +1,740 @@
+//! The user's applications: what they may launch (grants from the hub, images from Docker),
+//! the containers running them, and their routes at the proxy. [`Apps`] is the one way to
+//! start, find and stop them; the API and the pages call it.
+//!
+//! - [`settings`]: the `[Manager]` settings from the environment.
+//! - [`image`]: what an image's labels say about the app.
+//! - [`launch`]: the container a start makes, and how to tell the app answers.
+
+pub mod image;
+pub mod launch;
+pub mod settings;
+
+use crate::config::ManagerConfig;
+use bollard::models::{ContainerCreateBody, ContainerSummaryStateEnum, HostConfig, PortBinding};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
+};
+use bollard::Docker;
+use chrono::{DateTime, Utc};
+use ferrohub_shared::apps::GrantModel;
+use ferrohub_shared::docker::{bounded, Call, CALL_TIMEOUT};
+use ferrohub_shared::labels::runinfo;
+use ferrohub_shared::proxy_client::ProxyClient;
+use ferrohub_shared::route_data::{AccessRule, AppRoute, BRIDGE, BRIDGE_TCP};
+use ferrohub_shared::routes::RouteSpec;
+use image::AppImage;
+use launch::{Configurables, Owner, Plan};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use settings::AppSettings;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::OnceCell;
+
+/// Why an app could not be listed, started or stopped; each says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request names something this user has no grant for, or is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// A start for this grant is under way or its app runs already.
+    #[error("{0}")]
+    Busy(String),
+    /// Docker, the hub or the proxy failed, or the app did not come up.
+    #[error("{0}")]
+    Unable(String),
+}
+
+/// One grant the user may launch, with its image and, if running, its container.
+#[derive(Debug, Clone, Serialize)]
+pub struct Launchable {
+    pub mapping_id: String,
+    pub image: ImageView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<ContainerView>,
+}
+
+/// simphony-remote's `image` object: the labels, plus the grant's policy.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageView {
+    #[serde(flatten)]
+    pub image: AppImage,
+    pub policy: ferrohub_shared::apps::Policy,
+}
+
+/// A running app container as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContainerView {
+    pub name: String,
+    pub image_name: String,
+    pub url_id: String,
+    pub mapping_id: String,
+    /// Where the user opens it, e.g. `/user/alice/containers/URL_ID/`.
+    pub url: String,
+    pub started: DateTime<Utc>,
+}
+
+/// A container this manager started (or found again), and where the proxy reaches it.
+#[derive(Debug, Clone)]
+struct Running {
+    view: ContainerView,
+    container_id: String,
+    /// `host:port` of the published port.
+    address: String,
+    vnc: bool,
+}
+
+/// A handle to the user's apps. Cloning is shallow.
+#[derive(Clone)]
+pub struct Apps {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Arc<ManagerConfig>,
+    settings: AppSettings,
+    http: reqwest::Client,
+    docker: OnceCell<Docker>,
+    proxy: Option<ProxyClient>,
+    /// Running containers by url_id.
+    running: Mutex<BTreeMap<String, Running>>,
+    /// Grants (mapping ids) whose start is under way.
+    starting: Mutex<HashSet<String>>,
+}
+
+impl Apps {
+    pub fn new(config: Arc<ManagerConfig>, settings: AppSettings, http: reqwest::Client) -> Apps {
+        let proxy = settings
+            .proxy
+            .as_ref()
+            .map(|p| ProxyClient::new(&p.api_url, p.token.clone()));
+        Apps {
+            inner: Arc::new(Inner {
+                config,
+                settings,
+                http,
+                docker: OnceCell::new(),
+                proxy,
+                running: Mutex::default(),
+                starting: Mutex::default(),
+            }),
+        }
+    }
+
+    async fn docker(&self) -> Result<&Docker, AppError> {
+        let host = &self.inner.settings.docker_host;
+        self.inner
+            .docker
+            .get_or_try_init(|| async {
+                ferrohub_shared::docker::connect(host, "[Manager] docker_host")
+                    .await
+                    .map_err(AppError::Unable)
+            })
+            .await
+    }
+
+    /// The grants the hub says this user holds now (a new or revoked grant is seen at once).
+    async fn grants(&self) -> Result<Vec<GrantModel>, AppError> {
+        let config = &self.inner.config;
+        let url = format!(
+            "{}/users/{}/applications",
+            config.api_url,
+            url_escape(&config.user)
+        );
+        let unable = |e: String| {
+            tracing::error!(
+                "cannot read {}'s applications from the hub: {e}",
+                config.user
+            );
+            AppError::Unable(
+                "The hub did not say which applications you may use; try again in a moment.".into(),
+            )
+        };
+        let resp = self
+            .inner
+            .http
+            .get(&url)
+            .header(
+                "Authorization",
+                format!("token {}", config.api_token.expose()),
+            )
+            .send()
+            .await
+            .map_err(|e| unable(e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(unable(format!("{url} answered {}", resp.status())));
+        }
+        resp.json().await.map_err(|e| unable(e.to_string()))
+    }
+
+    /// The image's labels; `None` when the engine has no such image (it is skipped).
+    async fn image(&self, name: &str) -> Result<Option<AppImage>, AppError> {
+        let docker = self.docker().await?;
+        match bounded(CALL_TIMEOUT, docker.inspect_image(name)).await {
+            Ok(info) => {
+                let labels = info.config.and_then(|c| c.labels).unwrap_or_default();
+                AppImage::from_labels(name, &labels)
+                    .map(Some)
+                    .map_err(AppError::Unable)
+            }
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(AppError::Unable(format!(
+                "Docker could not inspect {name}: {e}"
+            ))),
+        }
+    }
+
+    /// What the user may launch: one entry per grant whose image is on the engine, in the
+    /// hub's order, each with its container if one runs.
+    pub async fn catalog(&self) -> Result<Vec<Launchable>, AppError> {
+        let grants = self.grants().await?;
+        let names: HashSet<&str> = grants.iter().map(|g| g.image.as_str()).collect();
+        // Images are inspected concurrently: one slow answer does not hold up the rest.
+        let looked_up = futures_util::future::join_all(
+            names
+                .into_iter()
+                .map(|name| async move { (name.to_owned(), self.image(name).await) }),
+        )
+        .await;
+        let mut images = HashMap::new();
+        for (name, found) in looked_up {
+            match found {
+                Ok(Some(image)) => {
+                    images.insert(name, image);
+                }
+                Ok(None) => tracing::warn!("image {name} is granted but not on the engine"),
+                Err(e) => tracing::warn!("image {name} skipped: {e}"),
+            }
+        }
+        let running = self
+            .inner
+            .running
+            .lock()
+            .expect("no panics while held")
+            .clone();
+        Ok(grants
+            .into_iter()
+            .filter_map(|g| {
+                let image = images.get(&g.image)?.clone();
+                let container = running
+                    .values()
+                    .find(|r| r.view.mapping_id == g.mapping_id)
+                    .map(|r| r.view.clone());
+                Some(Launchable {
+                    mapping_id: g.mapping_id,
+                    image: ImageView {
+                        image,
+                        policy: g.policy,
+                    },
+                    container,
+                })
+            })
+            .collect())
+    }
+
+    /// The running containers, by url_id.
+    pub fn containers(&self) -> Vec<ContainerView> {
+        let running = self.inner.running.lock().expect("no panics while held");
+        running.values().map(|r| r.view.clone()).collect()
+    }
+
+    pub fn container(&self, url_id: &str) -> Option<ContainerView> {
+        let running = self.inner.running.lock().expect("no panics while held");
+        running.get(url_id).map(|r| r.view.clone())
+    }
+
+    /// Where noVNC's files are (`[Manager] novnc_path`).
+    pub fn novnc_path(&self) -> &std::path::Path {
+        &self.inner.settings.novnc_path
+    }
+
+    /// Whether `url_id` is a running desktop (whose page is noVNC).
+    pub fn is_desktop(&self, url_id: &str) -> bool {
+        let running = self.inner.running.lock().expect("no panics while held");
+        running.get(url_id).is_some_and(|r| r.vnc)
+    }
+
+    /// Start the app of grant `mapping_id` with `chosen`, wait until it answers, and route it
+    /// (private to the owner). A failed start leaves no container and no route behind.
+    pub async fn start(
+        &self,
+        mapping_id: &str,
+        chosen: &Configurables,
+    ) -> Result<ContainerView, AppError> {
+        let Some(proxy) = &self.inner.proxy else {
+            return Err(AppError::Unable(
+                "This server was not given access to the proxy, so it cannot publish apps; \
+                 the hub's spawner passes it (spawner_class = \"manager\")."
+                    .into(),
+            ));
+        };
+        let grants = self.grants().await?;
+        let Some(grant) = grants.into_iter().find(|g| g.mapping_id == mapping_id) else {
+            return Err(AppError::BadRequest(format!(
+                "unrecognized mapping_id {mapping_id:?}: you hold no such grant"
+            )));
+        };
+        if let Some(r) = self
+            .containers()
+            .into_iter()
+            .find(|c| c.mapping_id == mapping_id)
+        {
+            return Err(AppError::Busy(format!(
+                "{} already runs at {}",
+                grant.image, r.url
+            )));
+        }
+        if !self
+            .inner
+            .starting
+            .lock()
+            .expect("no panics while held")
+            .insert(mapping_id.to_owned())
+        {
+            return Err(AppError::Busy(format!(
+                "{} is being started already",
+                grant.image
+            )));
+        }
+        let started = self.start_claimed(proxy, &grant, chosen).await;
+        self.inner
+            .starting
+            .lock()
+            .expect("no panics while held")
+            .remove(mapping_id);
+        started
+    }
+
+    async fn start_claimed(
+        &self,
+        proxy: &ProxyClient,
+        grant: &GrantModel,
+        chosen: &Configurables,
+    ) -> Result<ContainerView, AppError> {
+        let Some(image) = self.image(&grant.image).await? else {
+            return Err(AppError::BadRequest(format!(
+                "unrecognized image {}: it is not on the engine",
+                grant.image
+            )));
+        };
+        let config = &self.inner.config;
+        let settings = &self.inner.settings;
+        // Unguessable and unique across users and grants (simphony-remote's were neither).
+        let url_id = ferrohub_shared::secret::random_hex(16);
+        let owner = Owner {
+            user: &config.user,
+            server: &config.server_name,
+            prefix: &config.prefix,
+            realm: &settings.realm,
+            home: settings.home.as_deref(),
+        };
+        let plan =
+            launch::plan(&owner, grant, &image, chosen, &url_id).map_err(AppError::BadRequest)?;
+        let docker = self.docker().await?;
+        let container_id = self.create(docker, grant, &plan).await?;
+        let running = match self.bring_up(docker, &container_id, &plan).await {
+            Ok(address) => Running {
+                view: ContainerView {
+                    name: plan.name.clone(),
+                    image_name: grant.image.clone(),
+                    url_id: url_id.clone(),
+                    mapping_id: grant.mapping_id.clone(),
+                    url: format!("{}/", plan.urlpath),
+                    started: Utc::now(),
+                },
+                container_id: container_id.clone(),
+                address,
+                vnc: plan.vnc,
+            },
+            Err(e) => {
+                self.remove_container(docker, &container_id).await;
+                return Err(e);
+            }
+        };
+        if let Err(e) = self.add_routes(proxy, &running).await {
+            self.remove_container(docker, &container_id).await;
+            return Err(e);
+        }
+        tracing::info!(
+            url_id = %url_id, image = %grant.image, container = %short(&container_id),
+            "started {} for {}", image.ui_name, config.user
+        );
+        let view = running.view.clone();
+        self.inner
+            .running
+            .lock()
+            .expect("no panics while held")
+            .insert(url_id, running);
+        Ok(view)
+    }
+
+    async fn create(
+        &self,
+        docker: &Docker,
+        grant: &GrantModel,
+        plan: &Plan,
+    ) -> Result<String, AppError> {
+        let port_key = format!("{}/tcp", plan.port);
+        let host = HostConfig {
+            binds: Some(plan.binds.clone()),
+            port_bindings: Some(HashMap::from([(
+                port_key.clone(),
+                Some(vec![PortBinding {
+                    host_ip: Some(self.inner.settings.host_ip.clone()),
+                    host_port: Some(String::new()),
+                }]),
+            )])),
+            ..HostConfig::default()
+        };
+        let body = ContainerCreateBody {
+            image: Some(grant.image.clone()),
+            env: Some(plan.env.clone()),
+            labels: Some(plan.labels.clone()),
+            exposed_ports: Some(vec![port_key]),
+            host_config: Some(host),
+            ..ContainerCreateBody::default()
+        };
+        let options = CreateContainerOptionsBuilder::default()
+            .name(&plan.name)
+            .build();
+        let created = bounded(CALL_TIMEOUT, docker.create_container(Some(options), body))
+            .await
+            .map_err(|e| docker_failed(&format!("create a container from {}", grant.image), &e))?;
+        Ok(created.id)
+    }
+
+    /// Start the container and wait until the app answers; the published address.
+    async fn bring_up(&self, docker: &Docker, id: &str, plan: &Plan) -> Result<String, AppError> {
+        bounded(CALL_TIMEOUT, docker.start_container(id, None))
+            .await
+            .map_err(|e| docker_failed("start the container", &e))?;
+        let info = bounded(CALL_TIMEOUT, docker.inspect_container(id, None))
+            .await
+            .map_err(|e| docker_failed("inspect the container", &e))?;
+        let host_port = info
+            .network_settings
+            .and_then(|n| n.ports)
+            .and_then(|p| p.get(&format!("{}/tcp", plan.port)).cloned().flatten())
+            .and_then(|b| b.into_iter().find_map(|b| b.host_port))
+            .ok_or_else(|| AppError::Unable("Docker published no port for the app".into()))?;
+        let address = join_host_port(&self.inner.settings.host_ip, &host_port);
+        let deadline = Instant::now() + self.inner.settings.start_timeout;
+        loop {
+            if launch::answers(&self.inner.http, &address, &plan.urlpath, plan.vnc).await {
+                return Ok(address);
+            }
+            let state = bounded(CALL_TIMEOUT, docker.inspect_container(id, None))
+                .await
+                .ok()
+                .and_then(|i| i.state);
+            if let Some(state) = state.filter(|s| s.running != Some(true)) {
+                return Err(AppError::Unable(format!(
+                    "the app stopped while starting (exit code {})",
+                    state.exit_code.unwrap_or(-1)
+                )));
+            }
+            if Instant::now() > deadline {
+                return Err(AppError::Unable(format!(
+                    "the app did not answer within {} seconds; it was stopped",
+                    self.inner.settings.start_timeout.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The app's routes at the proxy, private to the owner: a web app at its path; a
+    /// desktop's VNC port bridged at `.../websockify` (its page, noVNC, is served by this
+    /// manager under the server's own route).
+    async fn add_routes(&self, proxy: &ProxyClient, app: &Running) -> Result<(), AppError> {
+        let (spec, data) = self.route_for(app)?;
+        proxy
+            .add_route(&spec, &format!("http://{}", app.address), data)
+            .await
+            .map_err(|e| AppError::Unable(format!("the proxy refused the app's route: {e}")))
+    }
+
+    fn route_for(&self, app: &Running) -> Result<(RouteSpec, Map<String, Value>), AppError> {
+        let config = &self.inner.config;
+        let path = if app.vnc {
+            format!("{}websockify", app.view.url)
+        } else {
+            app.view.url.clone()
+        };
+        let spec = RouteSpec::parse(&path)
+            .map_err(|e| AppError::Unable(format!("bad route {path}: {e}")))?;
+        let mut data = Map::new();
+        AccessRule::owner(&config.user).write_into(&mut data);
+        AppRoute {
+            user: config.user.clone(),
+            server: config.server_name.clone(),
+            url_id: app.view.url_id.clone(),
+        }
+        .write_into(&mut data);
+        if app.vnc {
+            data.insert(BRIDGE.into(), Value::String(BRIDGE_TCP.into()));
+        }
+        Ok((spec, data))
+    }
+
+    /// Stop the container `url_id` and remove it and its route.
+    pub async fn stop(&self, url_id: &str) -> Result<(), AppError> {
+        let Some(app) = self
+            .inner
+            .running
+            .lock()
+            .expect("no panics while held")
+            .remove(url_id)
+        else {
+            return Err(AppError::NotFound(format!("no running container {url_id}")));
+        };
+        self.tear_down(&app).await;
+        tracing::info!(url_id = %url_id, image = %app.view.image_name, "stopped");
+        Ok(())
+    }
+
+    async fn tear_down(&self, app: &Running) {
+        if let Some(proxy) = &self.inner.proxy {
+            if let Ok((spec, _)) = self.route_for(app) {
+                if let Err(e) = proxy.delete_route(&spec).await {
+                    tracing::warn!("could not remove the route {spec}: {e}");
+                }
+            }
+        }
+        if let Ok(docker) = self.docker().await {
+            let options = StopContainerOptionsBuilder::default().t(5).build();
+            let _ = bounded(
+                CALL_TIMEOUT,
+                docker.stop_container(&app.container_id, Some(options)),
+            )
+            .await;
+            self.remove_container(docker, &app.container_id).await;
+        }
+    }
+
+    async fn remove_container(&self, docker: &Docker, id: &str) {
+        let options = RemoveContainerOptionsBuilder::default().force(true).build();
+        match bounded(CALL_TIMEOUT, docker.remove_container(id, Some(options))).await {
+            Ok(()) | Err(Call::Docker(404 | 409, _)) => {}
+            Err(e) => tracing::error!("could not remove container {}: {e}", short(id)),
+        }
+    }
+
+    /// This user's containers of this realm on the engine, running or not.
+    async fn listed(&self) -> Result<Vec<bollard::models::ContainerSummary>, AppError> {
+        let docker = self.docker().await?;
+        let config = &self.inner.config;
+        let filters = HashMap::from([(
+            "label".to_owned(),
+            vec![
+                format!("{}={}", runinfo::REALM, self.inner.settings.realm),
+                format!("{}={}", runinfo::USER, config.user),
+                format!("{}={}", runinfo::SERVER, config.server_name),
+            ],
+        )]);
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        bounded(CALL_TIMEOUT, docker.list_containers(Some(options)))
+            .await
+            .map_err(|e| docker_failed("list the app containers", &e))
+    }
+
+    /// Bring the registry in line with the engine: running containers this manager does not
+    /// know yet (an earlier manager started them) are adopted and routed again; known ones
+    /// that stopped lose their route and are removed. Nothing is started.
+    pub async fn sync(&self) -> Result<(), AppError> {
+        let listed = self.listed().await?;
+        let mut seen = HashSet::new();
+        for c in listed {
+            let labels = c.labels.clone().unwrap_or_default();
+            let Some(url_id) = labels.get(runinfo::URL_ID).cloned() else {
+                continue;
+            };
+            let id = c.id.clone().unwrap_or_default();
+            let running = c.state == Some(ContainerSummaryStateEnum::RUNNING);
+            let known = self
+                .inner
+                .running
+                .lock()
+                .expect("no panics while held")
+                .contains_key(&url_id);
+            if running {
+                seen.insert(url_id.clone());
+                if !known {
+                    self.adopt(&c, &labels, url_id).await;
+                }
+            } else if !self
+                .inner
+                .starting
+                .lock()
+                .expect("no panics while held")
+                .contains(
+                    labels
+                        .get(runinfo::MAPPING_ID)
+                        .map(String::as_str)
+                        .unwrap_or(""),
+                )
+            {
+                // Exited on its own (or left by a crash): its route goes, and so does it.
+                tracing::info!(url_id = %url_id, container = %short(&id), "app container exited; removing it");
+                let app = self
+                    .inner
+                    .running
+                    .lock()
+                    .expect("no panics while held")
+                    .remove(&url_id);
+                match app {
+                    Some(app) => self.tear_down(&app).await,
+                    None => {
+                        if let Ok(docker) = self.docker().await {
+                            self.remove_container(docker, &id).await;
+                        }
+                    }
+                }
+            }
+        }
+        // Containers removed behind our back (docker rm -f): forget them and their routes.
+        let vanished: Vec<Running> = {
+            let mut running = self.inner.running.lock().expect("no panics while held");
+            let gone: Vec<String> = running
+                .keys()
+                .filter(|k| !seen.contains(*k))
+                .cloned()
+                .collect();
+            gone.iter().filter_map(|k| running.remove(k)).collect()
+        };
+        for app in vanished {
+            tracing::info!(url_id = %app.view.url_id, "app container is gone; removing its route");
+            self.tear_down(&app).await;
+        }
+        Ok(())
+    }
+
+    async fn adopt(
+        &self,
+        c: &bollard::models::ContainerSummary,
+        labels: &HashMap<String, String>,
+        url_id: String,
+    ) {
+        let id = c.id.clone().unwrap_or_default();
+        let Some(port) = c.ports.as_ref().and_then(|ports| {
+            ports
+                .iter()
+                .find(|p| p.public_port.is_some())
+                .map(|p| (p.private_port, p.public_port.unwrap_or(0)))
+        }) else {
+            tracing::warn!(container = %short(&id), "an app container without a published port; leaving it");
+            return;
+        };
+        let image = labels.get(runinfo::IMAGE).cloned().unwrap_or_default();
+        let vnc = match self.image(&image).await {
+            Ok(Some(i)) => i.vnc_port == Some(port.0),
+            _ => false,
+        };
+        let urlpath = labels.get(runinfo::URLPATH).cloned().unwrap_or_default();
+        let app = Running {
+            view: ContainerView {
+                name: c
+                    .names
+                    .as_ref()
+                    .and_then(|n| n.first())
+                    .map(|n| n.trim_start_matches('/').to_owned())
+                    .unwrap_or_default(),
+                image_name: image,
+                url_id: url_id.clone(),
+                mapping_id: labels.get(runinfo::MAPPING_ID).cloned().unwrap_or_default(),
+                url: format!("{urlpath}/"),
+                started: c
+                    .created
+                    .and_then(|t| DateTime::from_timestamp(t, 0))
+                    .unwrap_or_else(Utc::now),
+            },
+            container_id: id.clone(),
+            address: join_host_port(&self.inner.settings.host_ip, &port.1.to_string()),
+            vnc,
+        };
+        if let Some(proxy) = &self.inner.proxy {
+            if let Err(e) = self.add_routes(proxy, &app).await {
+                tracing::error!(url_id = %url_id, "cannot route a running app again: {e}");
+                return;
+            }
+        }
+        tracing::info!(url_id = %url_id, container = %short(&id), "found a running app again; routed it");
+        self.inner
+            .running
+            .lock()
+            .expect("no panics while held")
+            .insert(url_id, app);
+    }
+
+    /// Put back the route of a running web app the proxy lost (a request for it reached the
+    /// manager instead); `false` if there is no such app.
+    pub async fn reroute(&self, url_id: &str) -> bool {
+        let app = self
+            .inner
+            .running
+            .lock()
+            .expect("no panics while held")
+            .get(url_id)
+            .cloned();
+        match (app, &self.inner.proxy) {
+            (Some(app), Some(proxy)) if !app.vnc => self.add_routes(proxy, &app).await.is_ok(),
+            _ => false,
+        }
+    }
+
+    /// Every few seconds until the process ends: [`Apps::sync`].
+    pub async fn watch_forever(self) {
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.sync().await {
+                tracing::warn!("checking the app containers failed: {e}");
+            }
+        }
+    }
+
+    /// At the manager's stop: stop every app (with `[Manager] stop_apps_with_server`), or
+    /// leave them running for the next manager to find.
+    pub async fn shut_down(&self) {
+        if !self.inner.settings.stop_apps_on_exit {
+            return;
+        }
+        let apps: Vec<Running> =
+            std::mem::take(&mut *self.inner.running.lock().expect("no panics while held"))
+                .into_values()
+                .collect();
+        let stops = apps.iter().map(|app| self.tear_down(app));
+        futures_util::future::join_all(stops).await;
+    }
+}
+
+fn docker_failed(doing: &str, call: &Call) -> AppError {
+    AppError::Unable(format!("Docker could not {doing}: {call}"))
+}
+
+fn short(id: &str) -> &str {
+    &id[..12.min(id.len())]
+}
+
+fn join_host_port(host: &str, port: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+fn url_escape(segment: &str) -> String {
+    url::form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
