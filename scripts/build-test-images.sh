@@ -42,7 +42,7 @@ LABEL ferrohub.test.binary="$HASH"
 # CMD rather than ENTRYPOINT: the Docker spawner runs the image's command plus Spawner.args.
 CMD ["/ferrohub-test-singleuser"]
 DOCKERFILE
-docker build -q -t "$IMAGE" "$CONTEXT" >/dev/null
+docker build -q -t "$IMAGE" "$CONTEXT" >/dev/null 2>"$CONTEXT/build.log" || { cat "$CONTEXT/build.log" >&2; exit 1; }
 echo "== built $IMAGE"
 
 # FROM the image just built, by ID: a name could make the engine ask a registry.
@@ -58,5 +58,5 @@ LABEL eu.simphony-project.docker.ui_name="Test web app" \
       eu.simphony-project.docker.env.url-id=""
 ENV JUPYTERHUB_SERVICE_URL=http://0.0.0.0:8888/
 DOCKERFILE
-docker build -q -t "$WEBAPP" "$CONTEXT" >/dev/null
+docker build -q -t "$WEBAPP" "$CONTEXT" >/dev/null 2>"$CONTEXT/build.log" || { cat "$CONTEXT/build.log" >&2; exit 1; }
 echo "== built $WEBAPP"

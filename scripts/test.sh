@@ -16,7 +16,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p ferrohub --features test-util --lib -- -D warnings
 echo "== cargo build (the end-to-end tests start these binaries)"
 cargo build --workspace --bins
-echo "== test images (the Docker spawner's end-to-end tests run them)"
+echo "== test images (the Docker spawner's and the manager's end-to-end tests run them)"
 bash scripts/build-test-images.sh
+bash scripts/build-demo-images.sh
 echo "== cargo test"
 cargo test --workspace --no-fail-fast

@@ -2,7 +2,8 @@
 //! `Xvnc` painted with `xsetroot`, noVNC (Debian's `novnc`) served through one route, its
 //! websocket bridged to Xvnc's TCP port by another (`"ws_bridge": "tcp"`), in headless Chromium.
 
-use ferrohub_e2e::webdriver::{ChromeDriver, Session};
+use ferrohub_e2e::novnc::{canvas_until, covers, NOVNC};
+use ferrohub_e2e::webdriver::ChromeDriver;
 use ferrohub_e2e::{bin, free_port, http, poll, status_of, Running, ScratchDir};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -10,8 +11,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "vnc-test-token";
-/// Where Debian's `novnc` package puts the web client.
-const NOVNC: &str = "/usr/share/novnc";
+const RED: [u8; 3] = [255, 0, 0];
+const BLUE: [u8; 3] = [0, 0, 255];
 
 /// A TigerVNC server on a display and an RFB port of its own, without authentication, on
 /// loopback only.
@@ -68,55 +69,6 @@ impl Xvnc {
             .expect("xsetroot runs");
         assert!(status.success(), "xsetroot -solid {colour} failed");
     }
-}
-
-/// How much of noVNC's canvas is red and blue, and whether noVNC says it is connected.
-const CANVAS_SCRIPT: &str = r#"
-const connected = document.documentElement.classList.contains('noVNC_connected');
-const status = (document.getElementById('noVNC_status') || {}).textContent || '';
-const canvas = document.querySelector('#noVNC_container canvas');
-if (!canvas || canvas.width === 0) return {connected, status, pixels: 0, red: 0, blue: 0};
-const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-let red = 0, blue = 0;
-for (let i = 0; i < data.length; i += 4) {
-  const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
-  if (r > 200 && g < 60 && b < 60) red++;
-  if (r < 60 && g < 60 && b > 200) blue++;
-}
-return {connected, status, pixels: data.length / 4, red, blue};
-"#;
-
-/// Poll the canvas until `done` holds for it; on timeout fail with the last reading and what
-/// the servers printed.
-async fn canvas_until(
-    browser: &Session,
-    what: &str,
-    logs: &[&Running],
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let v = browser.execute(CANVAS_SCRIPT, vec![]).await;
-        if done(&v) {
-            return v;
-        }
-        if Instant::now() > deadline {
-            let outputs: Vec<String> = logs
-                .iter()
-                .map(|r| format!("--- {}:\n{}", r.name, r.output()))
-                .collect();
-            panic!(
-                "timed out waiting for {what}; last canvas reading {v}\n{}",
-                outputs.join("\n")
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn mostly(v: &Value, colour: &str) -> bool {
-    let pixels = v["pixels"].as_u64().unwrap_or(0);
-    pixels > 0 && v[colour].as_u64().unwrap_or(0) * 10 >= pixels * 9
 }
 
 #[tokio::test]
@@ -201,8 +153,8 @@ async fn novnc_in_chromium_shows_the_desktop_through_the_bridge() {
         ))
         .await;
     let logs = [&xvnc.process, &proxy, &static_files];
-    let v = canvas_until(&browser, "noVNC to show the red desktop", &logs, |v| {
-        v["connected"] == true && mostly(v, "red")
+    let v = canvas_until(&browser, "noVNC to show the red desktop", RED, &logs, |v| {
+        v["connected"] == true && covers(v, 0.9)
     })
     .await;
     assert!(
@@ -212,8 +164,8 @@ async fn novnc_in_chromium_shows_the_desktop_through_the_bridge() {
 
     // The desktop changes; the browser sees it (updates keep flowing both ways).
     xvnc.paint("blue");
-    canvas_until(&browser, "the desktop to turn blue", &logs, |v| {
-        mostly(v, "blue")
+    canvas_until(&browser, "the desktop to turn blue", BLUE, &logs, |v| {
+        covers(v, 0.9)
     })
     .await;
     let png = browser.screenshot().await;

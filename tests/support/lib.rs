@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod browser;
 pub mod jupyterhub;
+pub mod novnc;
 pub mod tls;
 pub mod webdriver;
 pub mod websocket;

@@ -1,0 +1,277 @@
+//! A real desktop launched by the manager: the demo image (TigerVNC's Xvnc, openbox and a
+//! terminal, built from Debian's packages by scripts/build-demo-images.sh) started through the
+//! manager's API, its VNC server reached through the proxy's websocket bridge by its owner
+//! only, and shown by noVNC (served by the manager) in headless Chromium.
+
+use ferrohub_e2e::novnc::{canvas_until, covers};
+use ferrohub_e2e::webdriver::{ChromeDriver, Session};
+use ferrohub_e2e::{admin, bin, http, poll, TestHub};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::process::Command;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const ADMIN_TOKEN: &str = "manager-desktop-admin-token-1f2e3d4c";
+const DESKTOP: &str = "ferrohub-demo-desktop:1";
+/// The demo desktop paints its root window this colour (scripts/demo/ferrohub-desktop).
+const BACKGROUND: [u8; 3] = [0x2e, 0x5e, 0x8c];
+
+fn config(realm: &str) -> String {
+    format!(
+        r#"
+[JupyterHub]
+authenticator_class = "dummy"
+spawner_class = "manager"
+
+[[JupyterHub.services]]
+name = "setup"
+api_token = "{ADMIN_TOKEN}"
+admin = true
+
+[Spawner]
+http_timeout = 30
+
+[Manager]
+realm = "{realm}"
+start_timeout = 60
+"#
+    )
+}
+
+/// Removes the realm's containers when the test ends, however it ends.
+struct Cleanup(String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let filter = format!("label=eu.simphony-project.docker.runinfo.realm={}", self.0);
+        if let Ok(out) = Command::new("docker")
+            .args(["ps", "-aq", "--filter", &filter])
+            .output()
+        {
+            for id in String::from_utf8_lossy(&out.stdout).lines() {
+                let _ = Command::new("docker").args(["rm", "-f", id]).output();
+            }
+        }
+    }
+}
+
+fn app_cli(hub: &TestHub, args: &[&str]) -> String {
+    let out = Command::new(bin("ferrohub"))
+        .args([
+            "-f",
+            "jupyterhub_config.toml",
+            "--log-level",
+            "error",
+            "app",
+        ])
+        .args(args)
+        .current_dir(hub.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "app {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Log `name` in to the hub in Chromium, as a person would.
+async fn chromium_login(session: &Session, public: &str, name: &str) {
+    session.navigate(&format!("{public}/hub/login")).await;
+    session
+        .execute(
+            "document.getElementById('username_input').value = arguments[0];
+             document.getElementById('password_input').value = 'any';
+             document.getElementById('login_submit').click();",
+            vec![json!(name)],
+        )
+        .await;
+    poll(Duration::from_secs(30), "the hub's home page", || async {
+        session
+            .current_url()
+            .await
+            .ends_with("/hub/home")
+            .then_some(())
+    })
+    .await;
+}
+
+/// A websocket handshake at `path` through the proxy with `cookies`; the status line, and
+/// after a 101 the first message (the VNC server's greeting).
+async fn websocket(port: u16, path: &str, cookies: &str) -> (String, Vec<u8>) {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: Upgrade\r\n\
+         Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: binary\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nCookie: {cookies}\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let read = async {
+        loop {
+            let mut chunk = [0u8; 4096];
+            let n = stream.read(&mut chunk).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let status = String::from_utf8_lossy(&buf[..end])
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_owned();
+                if !status.contains(" 101 ") {
+                    return (status, Vec::new());
+                }
+                // An unmasked binary frame with a short payload: 0x82, length, payload.
+                let frame = &buf[end + 4..];
+                if frame.len() >= 2 && frame.len() >= 2 + usize::from(frame[1] & 0x7f) {
+                    let len = usize::from(frame[1] & 0x7f);
+                    return (status, frame[2..2 + len].to_vec());
+                }
+            }
+        }
+        (String::from_utf8_lossy(&buf).into_owned(), Vec::new())
+    };
+    tokio::time::timeout(Duration::from_secs(20), read)
+        .await
+        .expect("the websocket answers")
+}
+
+#[tokio::test]
+async fn a_desktop_launched_by_the_manager_shows_in_chromium_for_its_owner_only() {
+    let realm = format!("fhdesk{}", std::process::id());
+    let _cleanup = Cleanup(realm.clone());
+    let hub = TestHub::start("manager-desktop", &config(&realm)).await;
+    let public = hub.public_url();
+    let (status, body) = hub
+        .api(
+            Method::POST,
+            "/users",
+            ADMIN_TOKEN,
+            Some(json!({"usernames": ["alice", "bob"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    app_cli(&hub, &["create", DESKTOP]);
+    let grant: Value =
+        serde_json::from_str(&app_cli(&hub, &["--json", "grant", DESKTOP, "alice"])).unwrap();
+    let mapping_id = grant["mapping_id"].as_str().unwrap().to_owned();
+    admin::start_and_wait(&hub, ADMIN_TOKEN, "alice", "", None).await;
+
+    // Started through the API with a resolution; the desktop offers it.
+    let (status, token) = hub
+        .api(
+            Method::POST,
+            "/users/alice/tokens",
+            ADMIN_TOKEN,
+            Some(json!({"note": "desktop test"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{token}");
+    let token = token["token"].as_str().unwrap().to_owned();
+    let api = format!("{public}/user/alice/api/v1");
+    let listed: Value = http()
+        .get(format!("{api}/applications/{mapping_id}/"))
+        .header("Authorization", format!("token {token}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["image"]["type"], "vncapp", "{listed}");
+    assert_eq!(listed["image"]["configurables"], json!(["resolution"]));
+    let started = http()
+        .post(format!("{api}/containers/"))
+        .header("Authorization", format!("token {token}"))
+        .json(&json!({"mapping_id": mapping_id,
+                      "configurables": {"resolution": {"resolution": "800x600"}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status().as_u16(), 201, "{:?}", started.text().await);
+    let location = started.headers()["location"].to_str().unwrap().to_owned();
+    let url_id = location
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let websockify = format!("/user/alice/containers/{url_id}/websockify");
+
+    // Chromium logs alice in and opens the desktop's address: noVNC, served by the
+    // manager, connects through the proxy's bridge and shows the desktop (its background).
+    let driver = ChromeDriver::start().await;
+    let session = driver.session().await;
+    chromium_login(&session, &public, "alice").await;
+    session
+        .navigate(&format!("{public}/user/alice/containers/{url_id}/"))
+        .await;
+    let v = canvas_until(
+        &session,
+        "noVNC to show alice's desktop",
+        BACKGROUND,
+        &[&hub.process],
+        |v| v["connected"] == true && covers(v, 0.3),
+    )
+    .await;
+    assert_eq!(v["pixels"], 800 * 600, "the resolution alice chose: {v}");
+    let png = session.screenshot().await;
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 1000);
+
+    // The bridge greets alice's session with the VNC server's banner; bob's session and no
+    // session at all are refused before any VNC byte.
+    let cookie = |browser: &ferrohub_e2e::browser::Browser| {
+        use reqwest::cookie::CookieStore;
+        browser
+            .cookies
+            .cookies(&public.parse().unwrap())
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    let alice = login(&hub, "alice").await;
+    let (status, greeting) = websocket(hub.public, &websockify, &cookie(&alice)).await;
+    assert!(status.contains(" 101 "), "{status}");
+    assert!(
+        greeting.starts_with(b"RFB 003."),
+        "{:?}",
+        String::from_utf8_lossy(&greeting)
+    );
+    let bob = login(&hub, "bob").await;
+    let (status, greeting) = websocket(hub.public, &websockify, &cookie(&bob)).await;
+    assert!(status.contains(" 403 "), "{status}");
+    assert!(greeting.is_empty());
+    let (status, _) = websocket(hub.public, &websockify, "").await;
+    assert!(status.contains(" 403 "), "{status}");
+
+    session.delete().await;
+    drop(driver);
+    let stopped = http()
+        .delete(format!("{api}/containers/{url_id}/"))
+        .header("Authorization", format!("token {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stopped.status().as_u16(), 204);
+}
+
+async fn login(hub: &TestHub, name: &str) -> ferrohub_e2e::browser::Browser {
+    let browser = ferrohub_e2e::browser::Browser::new();
+    let login = format!("{}/hub/login", hub.public_url());
+    let form = browser.get(&login).await;
+    let xsrf = form.field("_xsrf").expect("an XSRF token");
+    let home = browser
+        .post_form(
+            &login,
+            &[("username", name), ("password", "x"), ("_xsrf", &xsrf)],
+        )
+        .await;
+    assert!(home.url.ends_with("/hub/home"), "{name}: {:?}", home.hops);
+    browser
+}
