@@ -164,40 +164,46 @@ async fn a_desktop_launched_by_the_manager_shows_in_chromium_for_its_owner_only(
     let mapping_id = grant["mapping_id"].as_str().unwrap().to_owned();
     admin::start_and_wait(&hub, ADMIN_TOKEN, "alice", "", None).await;
 
-    // Started through the API with a resolution; the desktop offers it.
-    let (status, token) = hub
-        .api(
-            Method::POST,
-            "/users/alice/tokens",
-            ADMIN_TOKEN,
-            Some(json!({"note": "desktop test"})),
-        )
-        .await;
-    assert_eq!(status, 201, "{token}");
-    let token = token["token"].as_str().unwrap().to_owned();
-    let api = format!("{public}/user/alice/api/v1");
-    let listed: Value = http()
-        .get(format!("{api}/applications/{mapping_id}/"))
-        .header("Authorization", format!("token {token}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(listed["image"]["type"], "vncapp", "{listed}");
-    assert_eq!(listed["image"]["configurables"], json!(["resolution"]));
-    let started = http()
-        .post(format!("{api}/containers/"))
-        .header("Authorization", format!("token {token}"))
-        .json(&json!({"mapping_id": mapping_id,
-                      "configurables": {"resolution": {"resolution": "800x600"}}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(started.status().as_u16(), 201, "{:?}", started.text().await);
-    let location = started.headers()["location"].to_str().unwrap().to_owned();
-    let url_id = location
+    // Chromium logs alice in and opens her server: the manager's page lists the desktop;
+    // the search box filters; Start (the page's script, JSON with her cookies) starts it and
+    // the page shows it embedded.
+    let driver = ChromeDriver::start().await;
+    let session = driver.session().await;
+    chromium_login(&session, &public, "alice").await;
+    session.navigate(&format!("{public}/user/alice/")).await;
+    let page_has = |script: &'static str| {
+        let session = &session;
+        async move { session.execute(script, vec![]).await }
+    };
+    poll(Duration::from_secs(30), "the manager's page with the desktop", || async {
+        let found = page_has("return !!document.querySelector('button.start') && document.body.innerText.includes('Desktop');").await;
+        (found == true).then_some(())
+    })
+    .await;
+    let hidden = page_has(
+        "const s = document.getElementById('app-search'); s.value = 'no such app';
+         s.dispatchEvent(new Event('input'));
+         const hidden = document.querySelector('li.app').hidden;
+         s.value = 'desk'; s.dispatchEvent(new Event('input'));
+         return [hidden, document.querySelector('li.app').hidden];",
+    )
+    .await;
+    assert_eq!(
+        hidden,
+        json!([true, false]),
+        "the search box filters the list"
+    );
+    page_has("document.querySelector('button.start').click(); return true;").await;
+    let embedded = poll(Duration::from_secs(90), "the started desktop in the page", || async {
+        let src = page_has("const f = document.querySelector('li.app iframe'); return f ? f.getAttribute('src') : null;").await;
+        src.as_str().map(str::to_owned)
+    })
+    .await;
+    assert!(
+        embedded.starts_with("/user/alice/containers/"),
+        "{embedded}"
+    );
+    let url_id = embedded
         .trim_end_matches('/')
         .rsplit('/')
         .next()
@@ -205,14 +211,9 @@ async fn a_desktop_launched_by_the_manager_shows_in_chromium_for_its_owner_only(
         .to_owned();
     let websockify = format!("/user/alice/containers/{url_id}/websockify");
 
-    // Chromium logs alice in and opens the desktop's address: noVNC, served by the
-    // manager, connects through the proxy's bridge and shows the desktop (its background).
-    let driver = ChromeDriver::start().await;
-    let session = driver.session().await;
-    chromium_login(&session, &public, "alice").await;
-    session
-        .navigate(&format!("{public}/user/alice/containers/{url_id}/"))
-        .await;
+    // Its address: noVNC, served by the manager, connects through the proxy's bridge and
+    // shows the desktop (its background), at the page's default resolution.
+    session.navigate(&format!("{public}{embedded}")).await;
     let v = canvas_until(
         &session,
         "noVNC to show alice's desktop",
@@ -221,7 +222,7 @@ async fn a_desktop_launched_by_the_manager_shows_in_chromium_for_its_owner_only(
         |v| v["connected"] == true && covers(v, 0.3),
     )
     .await;
-    assert_eq!(v["pixels"], 800 * 600, "the resolution alice chose: {v}");
+    assert_eq!(v["pixels"], 1024 * 768, "{v}");
     let png = session.screenshot().await;
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 1000);
 
@@ -250,6 +251,72 @@ async fn a_desktop_launched_by_the_manager_shows_in_chromium_for_its_owner_only(
     let (status, _) = websocket(hub.public, &websockify, "").await;
     assert!(status.contains(" 403 "), "{status}");
 
+    // Stop from the page (confirmed), then start through the API with a resolution, as a
+    // script would: the desktop comes up at that size.
+    session.navigate(&format!("{public}/user/alice/")).await;
+    poll(Duration::from_secs(30), "the page with Stop", || async {
+        (page_has("return !!document.querySelector('button.stop');").await == true).then_some(())
+    })
+    .await;
+    page_has(
+        "window.confirm = () => true; document.querySelector('button.stop').click(); return true;",
+    )
+    .await;
+    poll(Duration::from_secs(30), "the desktop to stop", || async {
+        (page_has("return !!document.querySelector('button.start');").await == true).then_some(())
+    })
+    .await;
+    let (status, token) = hub
+        .api(
+            Method::POST,
+            "/users/alice/tokens",
+            ADMIN_TOKEN,
+            Some(json!({"note": "desktop test"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{token}");
+    let token = token["token"].as_str().unwrap().to_owned();
+    let api = format!("{public}/user/alice/api/v1");
+    let listed: Value = http()
+        .get(format!("{api}/applications/{mapping_id}/"))
+        .header("Authorization", format!("token {token}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["image"]["type"], "vncapp", "{listed}");
+    assert!(listed.get("container").is_none(), "stopped: {listed}");
+    assert_eq!(listed["image"]["configurables"], json!(["resolution"]));
+    let started = http()
+        .post(format!("{api}/containers/"))
+        .header("Authorization", format!("token {token}"))
+        .json(&json!({"mapping_id": mapping_id,
+                      "configurables": {"resolution": {"resolution": "800x600"}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status().as_u16(), 201, "{:?}", started.text().await);
+    let location = started.headers()["location"].to_str().unwrap().to_owned();
+    let url_id = location
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    session
+        .navigate(&format!("{public}/user/alice/containers/{url_id}/"))
+        .await;
+    let v = canvas_until(
+        &session,
+        "the desktop at 800x600",
+        BACKGROUND,
+        &[&hub.process],
+        |v| v["connected"] == true && covers(v, 0.3),
+    )
+    .await;
+    assert_eq!(v["pixels"], 800 * 600, "the resolution asked for: {v}");
     session.delete().await;
     drop(driver);
     let stopped = http()
