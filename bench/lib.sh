@@ -94,4 +94,4 @@ bench_record() {
     echo "(recorded in bench/RESULTS.md)" >&2
 }
 # The command line a script was started with, for bench_record (set before options are read).
-BENCH_COMMAND="$(env | grep -E '^(MESSAGES|ROUNDS|DURATION|CONNS|SOAK_SECONDS|RECONNECT|SOAK_CHP|FERROHUB_PROXY_ARGS|USERS|SPAWNS)=' | tr '\n' ' ')bash $0${*:+ $*}"
+BENCH_COMMAND="$(env | { grep -E '^(MESSAGES|ROUNDS|DURATION|CONNS|SOAK_SECONDS|RECONNECT|SOAK_CHP|FERROHUB_PROXY_ARGS|USERS|N)=' || true; } | tr '\n' ' ')bash $0${*:+ $*}"
