@@ -2,10 +2,11 @@
 //! images checked on the real Docker engine, grants to users and groups seen by the running
 //! hub's API at once, and every mistake an exit code 1 with a sentence.
 
+use ferrohub_e2e::apps::app_command as app;
 use ferrohub_e2e::TestHub;
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::process::{Command, Output};
+use std::process::Output;
 
 const ADMIN_TOKEN: &str = "app-cli-admin-token-9a8b7c6d5e";
 /// Built by scripts/build-test-images.sh; inspected only, never pulled.
@@ -20,21 +21,6 @@ name = "setup"
 api_token = "app-cli-admin-token-9a8b7c6d5e"
 admin = true
 "#;
-
-fn app(hub: &TestHub, args: &[&str]) -> Output {
-    Command::new(ferrohub_e2e::bin("ferrohub"))
-        .args([
-            "-f",
-            "jupyterhub_config.toml",
-            "--log-level",
-            "error",
-            "app",
-        ])
-        .args(args)
-        .current_dir(hub.dir.path())
-        .output()
-        .unwrap()
-}
 
 /// The command succeeded; its standard output.
 fn ok(out: Output) -> String {

@@ -4,7 +4,8 @@
 //! the hub, and stopping the server ends the process and its route (after which the hub's
 //! not-running page answers).
 
-use ferrohub_e2e::browser::{Browser, Page};
+use ferrohub_e2e::apps::log_in;
+use ferrohub_e2e::browser::Page;
 use ferrohub_e2e::{admin, http, pid_alive, poll, TestHub};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -32,23 +33,6 @@ JUPYTERHUB_ACTIVITY_INTERVAL = "1"
 [LocalProcessSpawner]
 interrupt_timeout = 3
 "#;
-
-async fn log_in(hub: &TestHub, name: &str) -> Browser {
-    let browser = Browser::new();
-    let login = format!("{}/hub/login", hub.public_url());
-    let form = browser.get(&login).await;
-    let xsrf = form
-        .field("_xsrf")
-        .expect("the login form has an XSRF token");
-    let home = browser
-        .post_form(
-            &login,
-            &[("username", name), ("password", "x"), ("_xsrf", &xsrf)],
-        )
-        .await;
-    assert!(home.url.ends_with("/hub/home"), "{name}: {:?}", home.hops);
-    browser
-}
 
 async fn server_model(hub: &TestHub, user: &str) -> Value {
     admin::user(hub, ADMIN_TOKEN, user).await["servers"][""].clone()

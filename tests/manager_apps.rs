@@ -3,8 +3,9 @@
 //! manager, started through simphony-remote's API, reached through ferrohub-proxy by their
 //! owner only, stopped, and found again after the manager and then the hub are killed.
 
+use ferrohub_e2e::apps::{app, log_in, realm_filter, RealmCleanup};
 use ferrohub_e2e::browser::Browser;
-use ferrohub_e2e::{admin, bin, http, pid_alive, poll, signal_pid, TestHub};
+use ferrohub_e2e::{admin, http, pid_alive, poll, signal_pid, TestHub};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::process::Command;
@@ -55,64 +56,10 @@ fn docker(args: &[&str]) -> String {
 
 /// The ids of the realm's app containers that run.
 fn running_containers(realm: &str) -> Vec<String> {
-    let filter = format!("label=eu.simphony-project.docker.runinfo.realm={realm}");
-    let out = docker(&["ps", "-q", "--no-trunc", "--filter", &filter]);
+    let out = docker(&["ps", "-q", "--no-trunc", "--filter", &realm_filter(realm)]);
     let mut ids: Vec<String> = out.lines().map(str::to_owned).collect();
     ids.sort();
     ids
-}
-
-/// Removes the realm's containers when the test ends, however it ends.
-struct Cleanup(String);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let filter = format!("label=eu.simphony-project.docker.runinfo.realm={}", self.0);
-        if let Ok(out) = Command::new("docker")
-            .args(["ps", "-aq", "--filter", &filter])
-            .output()
-        {
-            for id in String::from_utf8_lossy(&out.stdout).lines() {
-                let _ = Command::new("docker").args(["rm", "-f", id]).output();
-            }
-        }
-    }
-}
-
-fn app_cli(hub: &TestHub, args: &[&str]) -> String {
-    let out = Command::new(bin("ferrohub"))
-        .args([
-            "-f",
-            "jupyterhub_config.toml",
-            "--log-level",
-            "error",
-            "app",
-        ])
-        .args(args)
-        .current_dir(hub.dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "app {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-async fn log_in(hub: &TestHub, name: &str) -> Browser {
-    let browser = Browser::new();
-    let login = format!("{}/hub/login", hub.public_url());
-    let form = browser.get(&login).await;
-    let xsrf = form.field("_xsrf").expect("an XSRF token");
-    let home = browser
-        .post_form(
-            &login,
-            &[("username", name), ("password", "x"), ("_xsrf", &xsrf)],
-        )
-        .await;
-    assert!(home.url.ends_with("/hub/home"), "{name}: {:?}", home.hops);
-    browser
 }
 
 async fn token_for(hub: &TestHub, user: &str) -> String {
@@ -193,7 +140,7 @@ async fn app_env(hub: &TestHub, browser: &Browser, url_id: &str) -> (u16, String
 #[tokio::test]
 async fn the_manager_starts_routes_and_stops_granted_apps() {
     let realm = format!("fhtest{}", std::process::id());
-    let _cleanup = Cleanup(realm.clone());
+    let _cleanup = RealmCleanup(realm.clone());
     let mut hub = TestHub::start("manager-apps", &config(&realm)).await;
     let public = hub.public_url();
     for (path, body) in [
@@ -204,16 +151,16 @@ async fn the_manager_starts_routes_and_stops_granted_apps() {
         assert_eq!(status, 201, "{path}: {reply}");
     }
     // One grant to alice, one (other policy) through her group, one of an image that is gone.
-    app_cli(&hub, &["create", WEBAPP]);
-    app_cli(&hub, &["create", "ferrohub-gone:never", "--no-verify"]);
+    app(&hub, &["create", WEBAPP]);
+    app(&hub, &["create", "ferrohub-gone:never", "--no-verify"]);
     let own: Value =
-        serde_json::from_str(&app_cli(&hub, &["--json", "grant", WEBAPP, "alice"])).unwrap();
-    let via_group: Value = serde_json::from_str(&app_cli(
+        serde_json::from_str(&app(&hub, &["--json", "grant", WEBAPP, "alice"])).unwrap();
+    let via_group: Value = serde_json::from_str(&app(
         &hub,
         &["--json", "grant", WEBAPP, "--group", "lab", "--allow-view"],
     ))
     .unwrap();
-    app_cli(&hub, &["grant", "ferrohub-gone:never", "alice"]);
+    app(&hub, &["grant", "ferrohub-gone:never", "alice"]);
     let own_id = own["mapping_id"].as_str().unwrap().to_owned();
     let group_id = via_group["mapping_id"].as_str().unwrap().to_owned();
 

@@ -3,12 +3,12 @@
 //! manager's API, its VNC server reached through the proxy's websocket bridge by its owner
 //! only, and shown by noVNC (served by the manager) in headless Chromium.
 
+use ferrohub_e2e::apps::{app, log_in, RealmCleanup};
 use ferrohub_e2e::novnc::{canvas_until, covers};
 use ferrohub_e2e::webdriver::{ChromeDriver, Session};
-use ferrohub_e2e::{admin, bin, http, poll, TestHub};
+use ferrohub_e2e::{admin, http, poll, TestHub};
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::process::Command;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -37,44 +37,6 @@ realm = "{realm}"
 start_timeout = 60
 "#
     )
-}
-
-/// Removes the realm's containers when the test ends, however it ends.
-struct Cleanup(String);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let filter = format!("label=eu.simphony-project.docker.runinfo.realm={}", self.0);
-        if let Ok(out) = Command::new("docker")
-            .args(["ps", "-aq", "--filter", &filter])
-            .output()
-        {
-            for id in String::from_utf8_lossy(&out.stdout).lines() {
-                let _ = Command::new("docker").args(["rm", "-f", id]).output();
-            }
-        }
-    }
-}
-
-fn app_cli(hub: &TestHub, args: &[&str]) -> String {
-    let out = Command::new(bin("ferrohub"))
-        .args([
-            "-f",
-            "jupyterhub_config.toml",
-            "--log-level",
-            "error",
-            "app",
-        ])
-        .args(args)
-        .current_dir(hub.dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "app {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Log `name` in to the hub in Chromium, as a person would.
@@ -146,7 +108,7 @@ async fn websocket(port: u16, path: &str, cookies: &str) -> (String, Vec<u8>) {
 #[tokio::test]
 async fn a_desktop_launched_by_the_manager_shows_in_chromium_for_its_owner_only() {
     let realm = format!("fhdesk{}", std::process::id());
-    let _cleanup = Cleanup(realm.clone());
+    let _cleanup = RealmCleanup(realm.clone());
     let hub = TestHub::start("manager-desktop", &config(&realm)).await;
     let public = hub.public_url();
     let (status, body) = hub
@@ -158,9 +120,9 @@ async fn a_desktop_launched_by_the_manager_shows_in_chromium_for_its_owner_only(
         )
         .await;
     assert_eq!(status, 201, "{body}");
-    app_cli(&hub, &["create", DESKTOP]);
+    app(&hub, &["create", DESKTOP]);
     let grant: Value =
-        serde_json::from_str(&app_cli(&hub, &["--json", "grant", DESKTOP, "alice"])).unwrap();
+        serde_json::from_str(&app(&hub, &["--json", "grant", DESKTOP, "alice"])).unwrap();
     let mapping_id = grant["mapping_id"].as_str().unwrap().to_owned();
     admin::start_and_wait(&hub, ADMIN_TOKEN, "alice", "", None).await;
 
@@ -236,7 +198,7 @@ async fn a_desktop_launched_by_the_manager_shows_in_chromium_for_its_owner_only(
             .map(|v| v.to_str().unwrap().to_owned())
             .unwrap_or_default()
     };
-    let alice = login(&hub, "alice").await;
+    let alice = log_in(&hub, "alice").await;
     let (status, greeting) = websocket(hub.public, &websockify, &cookie(&alice)).await;
     assert!(status.contains(" 101 "), "{status}");
     assert!(
@@ -244,7 +206,7 @@ async fn a_desktop_launched_by_the_manager_shows_in_chromium_for_its_owner_only(
         "{:?}",
         String::from_utf8_lossy(&greeting)
     );
-    let bob = login(&hub, "bob").await;
+    let bob = log_in(&hub, "bob").await;
     let (status, greeting) = websocket(hub.public, &websockify, &cookie(&bob)).await;
     assert!(status.contains(" 403 "), "{status}");
     assert!(greeting.is_empty());
@@ -326,19 +288,4 @@ async fn a_desktop_launched_by_the_manager_shows_in_chromium_for_its_owner_only(
         .await
         .unwrap();
     assert_eq!(stopped.status().as_u16(), 204);
-}
-
-async fn login(hub: &TestHub, name: &str) -> ferrohub_e2e::browser::Browser {
-    let browser = ferrohub_e2e::browser::Browser::new();
-    let login = format!("{}/hub/login", hub.public_url());
-    let form = browser.get(&login).await;
-    let xsrf = form.field("_xsrf").expect("an XSRF token");
-    let home = browser
-        .post_form(
-            &login,
-            &[("username", name), ("password", "x"), ("_xsrf", &xsrf)],
-        )
-        .await;
-    assert!(home.url.ends_with("/hub/home"), "{name}: {:?}", home.hops);
-    browser
 }

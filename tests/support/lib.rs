@@ -5,6 +5,7 @@
 //! (`FERROHUB_BIN_DIR` overrides where to look); the test command builds them first.
 
 pub mod admin;
+pub mod apps;
 pub mod browser;
 pub mod jupyterhub;
 pub mod novnc;

@@ -105,6 +105,9 @@ struct Inner {
     running: Mutex<BTreeMap<String, Running>>,
     /// Grants (mapping ids) whose start is under way.
     starting: Mutex<HashSet<String>>,
+    /// Containers (url_ids) being started or stopped: [`Apps::sync`] leaves them alone, so it
+    /// neither adopts a container before its app answers nor one on its way out.
+    in_flight: Mutex<HashSet<String>>,
 }
 
 impl Apps {
@@ -122,6 +125,7 @@ impl Apps {
                 proxy,
                 running: Mutex::default(),
                 starting: Mutex::default(),
+                in_flight: Mutex::default(),
             }),
         }
     }
@@ -326,6 +330,7 @@ impl Apps {
         let settings = &self.inner.settings;
         // Unguessable and unique across users and grants (simphony-remote's were neither).
         let url_id = ferrohub_shared::secret::random_hex(16);
+        let _in_flight = InFlight::new(&self.inner.in_flight, &url_id);
         let owner = Owner {
             user: &config.user,
             server: &config.server_name,
@@ -484,6 +489,7 @@ impl Apps {
 
     /// Stop the container `url_id` and remove it and its route.
     pub async fn stop(&self, url_id: &str) -> Result<(), AppError> {
+        let _in_flight = InFlight::new(&self.inner.in_flight, url_id);
         let Some(app) = self
             .inner
             .running
@@ -557,6 +563,16 @@ impl Apps {
             let Some(url_id) = labels.get(runinfo::URL_ID).cloned() else {
                 continue;
             };
+            if self
+                .inner
+                .in_flight
+                .lock()
+                .expect("no panics while held")
+                .contains(&url_id)
+            {
+                seen.insert(url_id);
+                continue;
+            }
             let id = c.id.clone().unwrap_or_default();
             let running = c.state == Some(ContainerSummaryStateEnum::RUNNING);
             let known = self
@@ -570,18 +586,7 @@ impl Apps {
                 if !known {
                     self.adopt(&c, &labels, url_id).await;
                 }
-            } else if !self
-                .inner
-                .starting
-                .lock()
-                .expect("no panics while held")
-                .contains(
-                    labels
-                        .get(runinfo::MAPPING_ID)
-                        .map(String::as_str)
-                        .unwrap_or(""),
-                )
-            {
+            } else {
                 // Exited on its own (or left by a crash): its route goes, and so does it.
                 tracing::info!(url_id = %url_id, container = %short(&id), "app container exited; removing it");
                 let app = self
@@ -714,6 +719,33 @@ impl Apps {
                 .collect();
         let stops = apps.iter().map(|app| self.tear_down(app));
         futures_util::future::join_all(stops).await;
+    }
+}
+
+/// Marks a url_id in flight for as long as it lives.
+struct InFlight<'a> {
+    set: &'a Mutex<HashSet<String>>,
+    url_id: String,
+}
+
+impl<'a> InFlight<'a> {
+    fn new(set: &'a Mutex<HashSet<String>>, url_id: &str) -> InFlight<'a> {
+        set.lock()
+            .expect("no panics while held")
+            .insert(url_id.to_owned());
+        InFlight {
+            set,
+            url_id: url_id.to_owned(),
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .expect("no panics while held")
+            .remove(&self.url_id);
     }
 }
 
