@@ -117,6 +117,7 @@ const TABLES: &[&str] = &[
     "LocalProcessSpawner",
     "DockerSpawner",
     "ManagerSpawner",
+    "Manager",
 ];
 
 fn canonical_table(name: &str) -> Option<&'static str> {
