@@ -197,6 +197,8 @@ impl Apps {
     /// hub's order, each with its container if one runs.
     pub async fn catalog(&self) -> Result<Vec<Launchable>, AppError> {
         let grants = self.grants().await?;
+        // An engine that cannot be reached is an error to show, not an empty list.
+        self.docker().await?;
         let names: HashSet<&str> = grants.iter().map(|g| g.image.as_str()).collect();
         // Images are inspected concurrently: one slow answer does not hold up the rest.
         let looked_up = futures_util::future::join_all(
