@@ -8,7 +8,8 @@
 //! - [`apps`]: application grants and their policies, as the hub serves them to managers.
 //! - [`routes`]: route specs and the configurable-http-proxy REST wire types;
 //!   [`route_data`]: ferrohub's keys in a route's data (access rules, VNC bridges, app routes).
-//! - [`proxy_client`]: a client for that REST API, used by the hub and the manager.
+//! - `proxy_client` (feature `client`): a client for that REST API, used by the hub and the
+//!   manager.
 //! - [`proxy_key`], [`proxy_session`], [`route_credential`]: the key the hub and
 //!   `ferrohub-proxy` share, the session cookie the proxy checks on private routes, and the
 //!   scoped credentials for its API.
@@ -27,6 +28,7 @@ pub mod docker;
 pub mod env;
 pub mod html;
 pub mod labels;
+#[cfg(feature = "client")]
 pub mod proxy_client;
 pub mod proxy_key;
 pub mod proxy_session;
