@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use ferrohub::config::{ConfigSource, HubConfig, Overrides, EXAMPLE_CONFIG};
+use ferrohub_shared::process;
 use std::path::PathBuf;
 
 /// A JupyterHub-compatible hub.
@@ -121,38 +122,6 @@ fn split_dotted_args(args: Vec<String>) -> (Vec<String>, Overrides) {
     (rest, overrides)
 }
 
-fn init_tracing(level: &str, format: LogFormat) -> anyhow::Result<()> {
-    let level = match level.to_ascii_lowercase().as_str() {
-        "critical" | "error" => "error",
-        "warning" | "warn" => "warn",
-        "info" => "info",
-        "debug" => "debug",
-        "trace" => "trace",
-        other => {
-            anyhow::bail!("unknown log level `{other}`; use error, warn, info, debug or trace")
-        }
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},sqlx=warn")));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Human => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
-    Ok(())
-}
-
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing a SIGTERM handler cannot fail at start-up");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-}
-
 fn main() -> std::process::ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("the async runtime starts");
     match runtime.block_on(real_main()) {
@@ -172,10 +141,13 @@ async fn real_main() -> anyhow::Result<()> {
         print!("{EXAMPLE_CONFIG}");
         return Ok(());
     }
-    init_tracing(
-        if cli.debug { "debug" } else { &cli.log_level },
-        cli.log_format,
-    )?;
+    let format = match cli.log_format {
+        LogFormat::Human => process::LogFormat::Human,
+        LogFormat::Json => process::LogFormat::Json,
+    };
+    let level = if cli.debug { "debug" } else { &cli.log_level };
+    // sqlx logs every statement at info: only its warnings are the hub's business.
+    process::init_logging(level, format, &["sqlx=warn"]).map_err(anyhow::Error::msg)?;
 
     let mut layers = Overrides::from_env(std::env::vars());
     for (key, value, flag) in [
@@ -260,7 +232,7 @@ async fn real_main() -> anyhow::Result<()> {
         config,
         ferrohub::HubEnv::from_process(),
         listener,
-        shutdown_signal(),
+        process::shutdown_signal(),
     )
     .await?;
     Ok(())

@@ -5,6 +5,7 @@ use clap::Parser;
 use ferrohub_proxy::cli::{bind, Cli};
 use ferrohub_proxy::listen::Listen;
 use ferrohub_proxy::{run, Listeners};
+use ferrohub_shared::process;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -14,8 +15,9 @@ use std::process::ExitCode;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = init_tracing(&cli.log_level) {
-        eprintln!("ferrohub-proxy: {e:#}");
+    // CHP's levels are debug, info, warn and error; RUST_LOG, when set, wins.
+    if let Err(e) = process::init_logging(&cli.log_level, process::LogFormat::Human, &[]) {
+        eprintln!("ferrohub-proxy: --log-level: {e}");
         return ExitCode::from(2);
     }
     match start(cli).await {
@@ -25,25 +27,6 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn init_tracing(level: &str) -> anyhow::Result<()> {
-    // CHP's levels are debug, info, warn and error; RUST_LOG, when set, wins.
-    let level = match level.to_ascii_lowercase().as_str() {
-        "warning" => "warn".to_owned(),
-        other => other.to_owned(),
-    };
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(f) if !f.is_empty() => tracing_subscriber::EnvFilter::try_new(f)?,
-        _ => tracing_subscriber::EnvFilter::try_new(&level).with_context(|| {
-            format!("--log-level {level:?}: expected debug, info, warn or error")
-        })?,
-    };
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
-    Ok(())
 }
 
 async fn start(cli: Cli) -> anyhow::Result<()> {
@@ -81,7 +64,7 @@ async fn start(cli: Cli) -> anyhow::Result<()> {
         metrics,
         redirect,
     };
-    run(config, listeners, shutdown_signal()).await?;
+    run(config, listeners, process::shutdown_signal()).await?;
     Ok(())
 }
 
@@ -94,22 +77,5 @@ async fn listen(path: Option<&Path>, ip: &str, port: u16, what: &str) -> anyhow:
             .await
             .map(Listen::from)
             .with_context(|| format!("cannot listen for {what} on {ip:?} port {port}")),
-    }
-}
-
-/// SIGINT (Ctrl-C) or SIGTERM (`docker stop`, Kubernetes, the hub stopping its proxy).
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!("cannot watch SIGTERM: {e}");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::warn!("Interrupted"),
-        _ = term.recv() => tracing::warn!("Terminated"),
     }
 }

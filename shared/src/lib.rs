@@ -17,6 +17,7 @@
 //! - [`signed`]: values signed with a key, for cookies and OAuth state.
 //! - [`api_error`]: JupyterHub's `{"status", "message"}` error body.
 //! - `docker` (feature `docker`): connecting to the Docker engine and bounding its calls.
+//! - `process` (feature `process`): logging set-up and shutdown signals for every binary.
 //!
 //! This crate is a leaf: no web framework, database or Docker client lives here.
 
@@ -28,6 +29,8 @@ pub mod docker;
 pub mod env;
 pub mod html;
 pub mod labels;
+#[cfg(feature = "process")]
+pub mod process;
 #[cfg(feature = "client")]
 pub mod proxy_client;
 pub mod proxy_key;

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use ferrohub_manager::config::ManagerConfig;
+use ferrohub_shared::process;
 use std::process::ExitCode;
 
 /// The per-user manager of ferrohub. The hub starts it (`spawner_class = "manager"`) with
@@ -21,14 +22,10 @@ struct Cli {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        // The hub sends this output to a log file: colour codes only on a terminal.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    if let Err(e) = process::init_logging("info", process::LogFormat::Human, &[]) {
+        eprintln!("ferrohub-manager: {e}");
+        return ExitCode::FAILURE;
+    }
     match start(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -63,19 +60,6 @@ async fn start(cli: Cli) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
-    ferrohub_manager::run(config, settings, listener, shutdown_signal()).await?;
+    ferrohub_manager::run(config, settings, listener, process::shutdown_signal()).await?;
     Ok(())
-}
-
-/// SIGINT (the hub's first stop signal) or SIGTERM.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: stopping"),
-        _ = term.recv() => tracing::info!("terminated: stopping"),
-    }
 }
