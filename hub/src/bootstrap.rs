@@ -6,7 +6,7 @@
 use crate::auth::password_links::{self, IssuedLink};
 use crate::auth::roles;
 use crate::auth::tokens::{self, TokenRequest};
-use crate::config::HubConfig;
+use crate::config::{AuthenticatorClass, HubConfig};
 use crate::store::{CreateUserRequest, Store, StoreError, TokenOwner, UpdateUserRequest};
 
 /// The admin created when `Authenticator.admin_users` is empty.
@@ -72,7 +72,7 @@ async fn warn_missing_native_groups(
     store: &dyn Store,
     config: &HubConfig,
 ) -> Result<(), StoreError> {
-    if config.hub.authenticator_class != "native" {
+    if config.hub.authenticator_class != AuthenticatorClass::Native {
         return Ok(());
     }
     let native = &config.native_authenticator;
@@ -134,7 +134,7 @@ async fn ensure_admins(
                     .await?
                     .remove(0);
                 tracing::info!(user = %name, "created admin user");
-                if config.hub.authenticator_class == "native" {
+                if config.hub.authenticator_class == AuthenticatorClass::Native {
                     let lifetime = config.native_authenticator.link_lifetime_hours;
                     let link = password_links::issue(store, &user, lifetime).await?;
                     links.push(AdminLink { user: name, link });

@@ -7,7 +7,7 @@ use super::generic_oauth::GenericOAuthenticator;
 use super::names;
 use super::native::NativeAuthenticator;
 use super::rest::RESTAuthenticator;
-use crate::config::HubConfig;
+use crate::config::{AuthenticatorClass, HubConfig};
 use crate::store::{CreateUserRequest, Store, StoreError, UpdateUserRequest, User};
 use crate::AppState;
 use serde_json::Value;
@@ -92,15 +92,15 @@ impl Authenticator for DummyAuthenticator {
     }
 }
 
-/// The authenticator `[JupyterHub] authenticator_class` names (validated at load).
+/// The authenticator `[JupyterHub] authenticator_class` names.
 pub fn from_config(config: &HubConfig) -> Arc<dyn Authenticator> {
-    match config.hub.authenticator_class.as_str() {
-        "dummy" => Arc::new(DummyAuthenticator {
+    match config.hub.authenticator_class {
+        AuthenticatorClass::Dummy => Arc::new(DummyAuthenticator {
             password: config.dummy_authenticator.password.expose().to_owned(),
         }),
-        "oauth" => Arc::new(GenericOAuthenticator::new(config)),
-        "rest" => Arc::new(RESTAuthenticator::new(&config.rest_authenticator)),
-        _ => Arc::new(NativeAuthenticator::new(config)),
+        AuthenticatorClass::OAuth => Arc::new(GenericOAuthenticator::new(config)),
+        AuthenticatorClass::Rest => Arc::new(RESTAuthenticator::new(&config.rest_authenticator)),
+        AuthenticatorClass::Native => Arc::new(NativeAuthenticator::new(config)),
     }
 }
 

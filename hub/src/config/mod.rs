@@ -6,12 +6,14 @@
 //! `native`) the field says so. Loading and layering live in [`load`]; the example file at the
 //! workspace root documents every key and is parsed by a test.
 
+mod classes;
 mod load;
 mod validate;
 mod validate_auth;
 
+pub use classes::{AuthenticatorClass, SpawnerClass};
 pub use load::{ConfigError, ConfigSource, Overrides};
-pub use validate::{parse_bytes, DbUrl, AUTHENTICATORS, SPAWNERS};
+pub use validate::{parse_bytes, DbUrl};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -73,9 +75,9 @@ pub struct JupyterHubConfig {
     /// `native` (accounts in the database), `dummy`, `oauth` (an OAuth 2.0 / OpenID Connect
     /// provider, configured in `[GenericOAuthenticator]`), `rest` (an external login service
     /// that checks passwords, configured in `[RESTAuthenticator]`).
-    pub authenticator_class: String,
+    pub authenticator_class: AuthenticatorClass,
     /// `local` (a local process) or `docker` (a container per server).
-    pub spawner_class: String,
+    pub spawner_class: SpawnerClass,
     pub allow_named_servers: bool,
     /// 0 means no limit.
     pub named_server_limit_per_user: u32,
@@ -114,8 +116,8 @@ impl Default for JupyterHubConfig {
             db_url: "sqlite:///jupyterhub.sqlite".into(),
             cookie_secret_file: PathBuf::from("jupyterhub_cookie_secret"),
             cookie_max_age_days: 14.0,
-            authenticator_class: "native".into(),
-            spawner_class: "local".into(),
+            authenticator_class: AuthenticatorClass::Native,
+            spawner_class: SpawnerClass::Local,
             allow_named_servers: false,
             named_server_limit_per_user: 0,
             concurrent_spawn_limit: 100,

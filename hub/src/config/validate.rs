@@ -5,14 +5,6 @@ use super::{ConfigError, HubConfig};
 use std::path::PathBuf;
 use url::Url;
 
-/// The authenticators and spawners this build provides.
-pub const AUTHENTICATORS: &[&str] = &["native", "dummy", "oauth", "rest"];
-#[cfg(not(feature = "test-util"))]
-pub const SPAWNERS: &[&str] = &["local", "docker", "manager"];
-/// With `test-util`, also `instant` (servers ready at once, for benchmarks of the hub itself).
-#[cfg(feature = "test-util")]
-pub const SPAWNERS: &[&str] = &["local", "docker", "manager", "instant"];
-
 /// Where the hub keeps its state, from `JupyterHub.db_url`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DbUrl {
@@ -196,26 +188,6 @@ impl HubConfig {
             http_url("JupyterHub.hub_connect_url", &hub.hub_connect_url)?;
         }
         DbUrl::parse(&hub.db_url).map_err(|m| ConfigError::invalid("JupyterHub.db_url", m))?;
-        if !AUTHENTICATORS.contains(&hub.authenticator_class.as_str()) {
-            return Err(ConfigError::invalid(
-                "JupyterHub.authenticator_class",
-                format!(
-                    "`{}` is not available; choose one of: {}",
-                    hub.authenticator_class,
-                    AUTHENTICATORS.join(", ")
-                ),
-            ));
-        }
-        if !SPAWNERS.contains(&hub.spawner_class.as_str()) {
-            return Err(ConfigError::invalid(
-                "JupyterHub.spawner_class",
-                format!(
-                    "`{}` is not available; choose one of: {}",
-                    hub.spawner_class,
-                    SPAWNERS.join(", ")
-                ),
-            ));
-        }
         if hub.cookie_max_age_days.is_nan() || hub.cookie_max_age_days <= 0.0 {
             return Err(ConfigError::invalid(
                 "JupyterHub.cookie_max_age_days",
@@ -296,11 +268,13 @@ impl HubConfig {
                 parse_bytes(value).map_err(|m| ConfigError::invalid(key, m))?;
             }
         }
-        if self.hub.spawner_class == "docker" {
+        if self.hub.spawner_class == super::SpawnerClass::Docker {
             validate_docker(self)?;
         }
         super::validate_auth::validate_authenticator(self)?;
-        if self.hub.spawner_class == "manager" && self.manager_spawner.cmd.is_empty() {
+        if self.hub.spawner_class == super::SpawnerClass::Manager
+            && self.manager_spawner.cmd.is_empty()
+        {
             return Err(ConfigError::invalid(
                 "ManagerSpawner.cmd",
                 "needs a command, e.g. [\"ferrohub-manager\"]",

@@ -3,17 +3,17 @@
 //! authenticator `authenticator_class` names, so a table left over from another setup is
 //! never held against the hub.
 
-use super::{ConfigError, HubConfig};
+use super::{AuthenticatorClass, ConfigError, HubConfig};
 use crate::auth::{http_client, names};
 use url::Url;
 
 /// Check the table of the configured authenticator.
 pub(super) fn validate_authenticator(config: &HubConfig) -> Result<(), ConfigError> {
-    match config.hub.authenticator_class.as_str() {
-        "oauth" => validate_oauth(config),
-        "rest" => validate_rest(config),
-        "native" => validate_native_groups(config),
-        _ => Ok(()),
+    match config.hub.authenticator_class {
+        AuthenticatorClass::OAuth => validate_oauth(config),
+        AuthenticatorClass::Rest => validate_rest(config),
+        AuthenticatorClass::Native => validate_native_groups(config),
+        AuthenticatorClass::Dummy => Ok(()),
     }
 }
 

@@ -13,7 +13,7 @@ mod local;
 pub use docker::{image_labels, DockerSpawner};
 pub use local::LocalProcessSpawner;
 
-use crate::config::HubConfig;
+use crate::config::{HubConfig, SpawnerClass};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -132,15 +132,14 @@ pub trait Spawner: Send + Sync {
     }
 }
 
-/// The spawner `[JupyterHub] spawner_class` names (validated at load).
+/// The spawner `[JupyterHub] spawner_class` names.
 pub fn from_config(config: &HubConfig) -> Arc<dyn Spawner> {
-    match config.hub.spawner_class.as_str() {
+    match config.hub.spawner_class {
         // Connects to the engine lazily: the hub starts even while Docker is down.
-        "docker" => Arc::new(DockerSpawner::new(config)),
-        "manager" => Arc::new(LocalProcessSpawner::manager(config)),
+        SpawnerClass::Docker => Arc::new(DockerSpawner::new(config)),
+        SpawnerClass::Manager => Arc::new(LocalProcessSpawner::manager(config)),
         #[cfg(feature = "test-util")]
-        "instant" => Arc::new(instant::InstantSpawner::default()),
-        // Validation refused any name not in `SPAWNERS`.
-        _ => Arc::new(LocalProcessSpawner::new(config)),
+        SpawnerClass::Instant => Arc::new(instant::InstantSpawner::default()),
+        SpawnerClass::Local => Arc::new(LocalProcessSpawner::new(config)),
     }
 }

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::Router;
 use ferrohub::auth::tokens::{self, TokenRequest};
-use ferrohub::config::{HubConfig, Overrides};
+use ferrohub::config::{AuthenticatorClass, HubConfig, Overrides};
 use ferrohub::store::{CreateUserRequest, SqliteStore, Store, TokenOwner};
 use ferrohub::AppState;
 use serde_json::Value;
@@ -36,15 +36,15 @@ impl TestHub {
     /// A hub configured by `overrides` (`Table.key`, value), with the roles and services
     /// start-up would create.
     pub async fn new(overrides: &[(&str, &str)]) -> TestHub {
-        Self::with_authenticator("dummy", overrides).await
+        Self::with_authenticator(AuthenticatorClass::Dummy, overrides).await
     }
 
     /// A hub whose users log in with passwords in its database (`native`, the default).
     pub async fn native(overrides: &[(&str, &str)]) -> TestHub {
-        Self::with_authenticator("native", overrides).await
+        Self::with_authenticator(AuthenticatorClass::Native, overrides).await
     }
 
-    async fn with_authenticator(class: &str, overrides: &[(&str, &str)]) -> TestHub {
+    async fn with_authenticator(class: AuthenticatorClass, overrides: &[(&str, &str)]) -> TestHub {
         let dir = std::env::temp_dir().join(format!(
             "ferrohub-api-{}-{}",
             std::process::id(),
@@ -60,7 +60,7 @@ impl TestHub {
             );
         }
         let mut config = HubConfig::load(None, &o).unwrap();
-        config.hub.authenticator_class = class.into();
+        config.hub.authenticator_class = class;
         // Servers the tests start write their output here, not into the source tree.
         config.local_process_spawner.log_dir = dir.join("server-logs");
         let store: Arc<dyn Store> =
