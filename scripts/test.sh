@@ -14,6 +14,8 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 # The instant spawner exists only with `test-util` (benchmarks); keep it compiling and clean.
 cargo clippy -p ferrohub --features test-util --lib -- -D warnings
+echo "== import cycles between modules (they may only shrink: scripts/module-cycles.baseline)"
+python3 scripts/module-cycles.py --check
 echo "== cargo build (the end-to-end tests start these binaries)"
 cargo build --workspace --bins
 echo "== test images (the Docker spawner's and the manager's end-to-end tests run them)"

@@ -63,7 +63,7 @@ pub async fn file(
             Body::from(bytes),
         )
             .into_response(),
-        Err(_) if file == "vnc.html" => crate::pages::error_page(
+        Err(_) if file == "vnc.html" => crate::answers::error_page(
             StatusCode::SERVICE_UNAVAILABLE,
             &format!(
                 "The desktop runs, but its viewer (noVNC) is not installed at {}: ask your \
@@ -76,7 +76,7 @@ pub async fn file(
 }
 
 fn not_running(url_id: &str) -> Response {
-    crate::pages::error_page(
+    crate::answers::error_page(
         StatusCode::NOT_FOUND,
         &format!(
             "No app runs at this address ({url_id}). It may have been stopped; start it again \

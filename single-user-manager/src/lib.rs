@@ -9,12 +9,14 @@
 //! - [`hub_auth`]: OAuth login through the hub, token checks, this server's cookies.
 //! - [`visitor`]: the extractor that lets a request in or sends it to log in.
 //! - [`activity`]: last-activity reports to the hub.
-//! - [`pages`]: the home page, status, callback, logout and error answers.
+//! - [`answers`]: how pages and errors look (a page for browsers, JSON for scripts).
+//! - [`pages`]: the home page, status, the OAuth callback and logout.
 //! - [`apps`]: the user's applications: grants, images, containers and their routes.
 //! - [`api`]: simphony-remote's web API over them (`api/v1/...`).
 //! - [`desktop`]: noVNC for desktops, and routes put back for web apps the proxy lost.
 
 pub mod activity;
+pub mod answers;
 pub mod api;
 pub mod apps;
 pub mod config;

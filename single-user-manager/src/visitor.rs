@@ -2,8 +2,8 @@
 //! access scopes before any handler runs. Browsers without a session are sent to the hub's
 //! login; API clients without a valid token get JupyterHub's 403.
 
+use crate::answers;
 use crate::hub_auth::Identity;
-use crate::pages;
 use crate::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE, LOCATION, SET_COOKIE};
@@ -35,7 +35,7 @@ impl FromRequestParts<AppState> for Visitor {
             None => match state.auth.token_from_cookies(&cookies) {
                 Some(token) => (token, true),
                 None if browser => return Err(to_login(state, parts)),
-                None => return Err(pages::api_error(StatusCode::FORBIDDEN, "Authentication required: send a hub token (Authorization: token ...) or log in through the hub")),
+                None => return Err(answers::api_error(StatusCode::FORBIDDEN, "Authentication required: send a hub token (Authorization: token ...) or log in through the hub")),
             },
         };
         let identity = match state.auth.identify(&token).await {
@@ -43,7 +43,7 @@ impl FromRequestParts<AppState> for Visitor {
             // A session whose token the hub no longer knows (logged out, expired): log in again.
             Ok(None) if from_cookie && browser => return Err(to_login(state, parts)),
             Ok(None) => {
-                return Err(pages::api_error(
+                return Err(answers::api_error(
                     StatusCode::FORBIDDEN,
                     "The token is not valid at the hub",
                 ))
@@ -53,9 +53,9 @@ impl FromRequestParts<AppState> for Visitor {
                 let message = "The hub is not answering, so nobody can be let in right now. \
                                Try again in a moment; if it lasts, tell your administrator.";
                 return Err(if browser {
-                    pages::error_page(StatusCode::SERVICE_UNAVAILABLE, message)
+                    answers::error_page(StatusCode::SERVICE_UNAVAILABLE, message)
                 } else {
-                    pages::api_error(StatusCode::SERVICE_UNAVAILABLE, message)
+                    answers::api_error(StatusCode::SERVICE_UNAVAILABLE, message)
                 });
             }
         };
@@ -66,9 +66,9 @@ impl FromRequestParts<AppState> for Visitor {
                 identity.name, state.config.user, state.config.user
             );
             return Err(if browser {
-                pages::error_page(StatusCode::FORBIDDEN, &message)
+                answers::error_page(StatusCode::FORBIDDEN, &message)
             } else {
-                pages::api_error(StatusCode::FORBIDDEN, &message)
+                answers::api_error(StatusCode::FORBIDDEN, &message)
             });
         }
         state.activity.touch();
