@@ -6,6 +6,7 @@
 use super::{check_xsrf, parse_form, user_context, PageUser};
 use crate::api::models::iso;
 use crate::auth::session::{self, LoggedIn};
+use crate::auth::Caller;
 use crate::error::PageError;
 use crate::servers::PendingKind;
 use crate::store::User;
@@ -14,6 +15,7 @@ use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use ferrohub_shared::scopes::Target;
 use minijinja::context;
 use serde::Deserialize;
 use std::time::Duration;
@@ -36,25 +38,33 @@ fn pending_url(state: &AppState, user: &str, server: &str) -> String {
     spawn_url(state, user, server).replacen("hub/spawn/", "hub/spawn-pending/", 1)
 }
 
-/// The user a page acts on: the logged-in user, or another one for an admin.
+/// The user a page acts on: the logged-in user, or another one whose servers the logged-in
+/// user's scopes reach (`servers` on that user, as JupyterHub's spawn pages ask): an admin,
+/// or a custom role such as `servers!group=lab`. The same check as the REST API's, so a role
+/// behaves alike in a page and in the API: 403 without the scope at all, 404 for a user
+/// outside its reach or unknown.
 async fn target_user(
     state: &AppState,
     logged_in: &LoggedIn,
     name: Option<&str>,
 ) -> Result<User, PageError> {
-    match name {
-        None => Ok(logged_in.user.clone()),
-        Some(n) if n == logged_in.user.name => Ok(logged_in.user.clone()),
-        Some(n) if logged_in.user.admin => state
-            .store
-            .get_user(n)
-            .await?
-            .ok_or_else(|| PageError::new(StatusCode::NOT_FOUND, format!("No such user: {n}"))),
-        Some(_) => Err(PageError::new(
-            StatusCode::FORBIDDEN,
-            "You may only manage your own servers.",
-        )),
-    }
+    let Some(name) = name.filter(|n| *n != logged_in.user.name) else {
+        return Ok(logged_in.user.clone());
+    };
+    let caller = Caller::for_user(state, logged_in.user.clone()).await?;
+    caller.require_any("servers")?;
+    let user =
+        state.store.get_user(name).await?.ok_or_else(|| {
+            PageError::new(StatusCode::NOT_FOUND, format!("No such user: {name}"))
+        })?;
+    caller.require(
+        "servers",
+        Target::User {
+            name: &user.name,
+            groups: &user.groups,
+        },
+    )?;
+    Ok(user)
 }
 
 /// `GET /hub/` and `GET /`: home for a logged-in user, the login page for anyone else.
