@@ -14,7 +14,7 @@ use crate::forward;
 use crate::listen::Listen;
 use crate::metrics::ClientBytes;
 use crate::outgoing::Peer;
-use crate::plain::{self, Replay};
+use crate::plain::{self, Replay, MAX_HEADER_BYTES};
 use crate::state::{AppState, Worker};
 use crate::tap::Tap;
 use crate::tls::HANDSHAKE_TIMEOUT;
@@ -31,9 +31,6 @@ use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_rustls::TlsAcceptor;
 
-/// Request heads larger than this get 431 (node, and so CHP, allow 16 KiB; JupyterHub's
-/// cookies can be large, so we allow more).
-pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// How long connections may take to finish their current request once we stop.
 const GRACE: Duration = Duration::from_secs(10);
 

@@ -23,7 +23,6 @@ use crate::error_page::{self, Kind};
 use crate::forward::{self, Destination};
 use crate::outgoing::{tokens, Outgoing, Peer, Rewrite};
 use crate::routes::Route;
-use crate::server::MAX_HEADER_BYTES;
 use crate::state::{Metrics, Worker};
 use crate::tcp_bridge;
 use crate::upstream::Answer;
@@ -35,6 +34,10 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::watch;
 use tokio::time::Instant;
+
+/// Request heads larger than this get 431, here and on hyper's path (node, and so CHP, allow
+/// 16 KiB; JupyterHub's cookies can be large, so we allow more).
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
 /// Header lines a plain request may have; one with more goes to hyper.
 const MAX_HEADERS: usize = 64;
