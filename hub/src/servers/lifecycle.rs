@@ -6,6 +6,7 @@ use super::{
     contract, Pending, PendingKind, Progress, ProgressEvent, ServerError, ServerKey, Servers,
 };
 use crate::auth::tokens::{self, TokenRequest};
+use crate::config::SpawnerClass;
 use crate::spawner::{SpawnRequest, Started};
 use crate::store::{Server, TokenOwner, User};
 use chrono::Utc;
@@ -545,8 +546,11 @@ impl Servers {
         if let Err(e) = proxy.client().delete_route(&spec).await {
             tracing::error!("{key}: could not remove the route {prefix}: {e}");
         }
-        self.remove_app_routes(|owner| owner.user == key.user && owner.server == key.server)
-            .await;
+        // Only managers add app routes; other servers' stops skip reading the whole table.
+        if self.config.hub.spawner_class == SpawnerClass::Manager {
+            self.remove_app_routes(|owner| owner.user == key.user && owner.server == key.server)
+                .await;
+        }
     }
 
     /// Remove every app route whose [`AppRoute`] marker `doomed` picks.
