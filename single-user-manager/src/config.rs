@@ -1,6 +1,7 @@
 //! What the hub tells a manager through its environment: JupyterHub's single-user contract
 //! (`JUPYTERHUB_*` variables), read once at start.
 
+use ferrohub_shared::env::singleuser;
 use ferrohub_shared::secret::Secret;
 use std::time::Duration;
 use url::Url;
@@ -66,25 +67,25 @@ impl ManagerConfig {
             value: value.to_owned(),
             why: why.to_owned(),
         };
-        let service = required("JUPYTERHUB_SERVICE_URL")?;
+        let service = required(singleuser::SERVICE_URL)?;
         let service_url = Url::parse(&service)
-            .map_err(|e| invalid("JUPYTERHUB_SERVICE_URL", &service, &e.to_string()))?;
+            .map_err(|e| invalid(singleuser::SERVICE_URL, &service, &e.to_string()))?;
         if service_url.scheme() != "http" || service_url.port_or_known_default().is_none() {
             return Err(invalid(
-                "JUPYTERHUB_SERVICE_URL",
+                singleuser::SERVICE_URL,
                 &service,
                 "expected http://HOST:PORT/PREFIX/",
             ));
         }
-        let access = get("JUPYTERHUB_OAUTH_ACCESS_SCOPES").unwrap_or_else(|| "[]".into());
+        let access = get(singleuser::OAUTH_ACCESS_SCOPES).unwrap_or_else(|| "[]".into());
         let access_scopes: Vec<String> = serde_json::from_str(&access).map_err(|e| {
             invalid(
-                "JUPYTERHUB_OAUTH_ACCESS_SCOPES",
+                singleuser::OAUTH_ACCESS_SCOPES,
                 &access,
                 &format!("expected a JSON list of scopes: {e}"),
             )
         })?;
-        let interval = get("JUPYTERHUB_ACTIVITY_INTERVAL").unwrap_or_else(|| "300".into());
+        let interval = get(singleuser::ACTIVITY_INTERVAL).unwrap_or_else(|| "300".into());
         let activity_interval = interval
             .parse::<u64>()
             .ok()
@@ -92,25 +93,25 @@ impl ManagerConfig {
             .map(Duration::from_secs)
             .ok_or_else(|| {
                 invalid(
-                    "JUPYTERHUB_ACTIVITY_INTERVAL",
+                    singleuser::ACTIVITY_INTERVAL,
                     &interval,
                     "expected a positive number of seconds",
                 )
             })?;
         Ok(ManagerConfig {
-            user: required("JUPYTERHUB_USER")?,
-            server_name: get("JUPYTERHUB_SERVER_NAME").unwrap_or_default(),
-            prefix: with_slash(required("JUPYTERHUB_SERVICE_PREFIX")?),
-            base_url: with_slash(get("JUPYTERHUB_BASE_URL").unwrap_or_else(|| "/".into())),
-            hub_host: get("JUPYTERHUB_HOST").unwrap_or_default(),
-            api_url: required("JUPYTERHUB_API_URL")?
+            user: required(singleuser::USER)?,
+            server_name: get(singleuser::SERVER_NAME).unwrap_or_default(),
+            prefix: with_slash(required(singleuser::SERVICE_PREFIX)?),
+            base_url: with_slash(get(singleuser::BASE_URL).unwrap_or_else(|| "/".into())),
+            hub_host: get(singleuser::HOST).unwrap_or_default(),
+            api_url: required(singleuser::API_URL)?
                 .trim_end_matches('/')
                 .to_owned(),
-            api_token: Secret::new(required("JUPYTERHUB_API_TOKEN")?),
-            client_id: required("JUPYTERHUB_CLIENT_ID")?,
-            callback_url: required("JUPYTERHUB_OAUTH_CALLBACK_URL")?,
+            api_token: Secret::new(required(singleuser::API_TOKEN)?),
+            client_id: required(singleuser::CLIENT_ID)?,
+            callback_url: required(singleuser::OAUTH_CALLBACK_URL)?,
             access_scopes,
-            activity_url: get("JUPYTERHUB_ACTIVITY_URL").filter(|v| !v.is_empty()),
+            activity_url: get(singleuser::ACTIVITY_URL).filter(|v| !v.is_empty()),
             activity_interval,
             service_url,
         })

@@ -2,7 +2,7 @@
 //! scopes of the API token it gets, the same whatever the spawner.
 
 use crate::config::HubConfig;
-use ferrohub_shared::env;
+use ferrohub_shared::env::{self, singleuser};
 use ferrohub_shared::proxy_key::ProxyKey;
 use ferrohub_shared::route_credential;
 use ferrohub_shared::routes::RouteSpec;
@@ -78,32 +78,32 @@ pub fn environment(
     let mut set = |k: &str, v: String| {
         env.insert(k.to_owned(), v);
     };
-    set("JUPYTERHUB_API_TOKEN", token.expose().to_owned());
-    set("JPY_API_TOKEN", token.expose().to_owned());
-    set("JUPYTERHUB_CLIENT_ID", oauth_client_id(user, server));
-    set("JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED", "0".into());
-    set("JUPYTERHUB_HOST", String::new());
+    set(singleuser::API_TOKEN, token.expose().to_owned());
+    set(singleuser::JPY_API_TOKEN, token.expose().to_owned());
+    set(singleuser::CLIENT_ID, oauth_client_id(user, server));
+    set(singleuser::COOKIE_HOST_PREFIX_ENABLED, "0".into());
+    set(singleuser::HOST, String::new());
     set(
-        "JUPYTERHUB_OAUTH_CALLBACK_URL",
+        singleuser::OAUTH_CALLBACK_URL,
         format!("{prefix}oauth_callback"),
     );
-    set("JUPYTERHUB_OAUTH_SCOPES", json(access_scopes(user, server)));
+    set(singleuser::OAUTH_SCOPES, json(access_scopes(user, server)));
     set(
-        "JUPYTERHUB_OAUTH_ACCESS_SCOPES",
+        singleuser::OAUTH_ACCESS_SCOPES,
         json(access_scopes(user, server)),
     );
-    set("JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES", "[]".into());
-    set("JUPYTERHUB_USER", user.to_owned());
-    set("JUPYTERHUB_SERVER_NAME", server.to_owned());
+    set(singleuser::OAUTH_CLIENT_ALLOWED_SCOPES, "[]".into());
+    set(singleuser::USER, user.to_owned());
+    set(singleuser::SERVER_NAME, server.to_owned());
     set(
-        "JUPYTERHUB_ACTIVITY_URL",
+        singleuser::ACTIVITY_URL,
         format!("{api_url}/users/{}/activity", escape_path(user)),
     );
-    set("JUPYTERHUB_API_URL", api_url);
-    set("JUPYTERHUB_BASE_URL", base.clone());
-    set("JUPYTERHUB_SERVICE_PREFIX", prefix.to_owned());
-    set("JUPYTERHUB_PUBLIC_URL", String::new());
-    set("JUPYTERHUB_PUBLIC_HUB_URL", String::new());
+    set(singleuser::API_URL, api_url);
+    set(singleuser::BASE_URL, base.clone());
+    set(singleuser::SERVICE_PREFIX, prefix.to_owned());
+    set(singleuser::PUBLIC_URL, String::new());
+    set(singleuser::PUBLIC_HUB_URL, String::new());
     if let Ok(spec) = RouteSpec::parse(prefix) {
         let credential = route_credential::mint(proxy.key, &spec);
         set(env::FERROHUB_PROXY_API_URL, proxy.api_url.to_owned());

@@ -14,6 +14,7 @@ pub use docker::{image_labels, DockerSpawner};
 pub use local::LocalProcessSpawner;
 
 use crate::config::{HubConfig, SpawnerClass};
+use ferrohub_shared::env::singleuser;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -72,7 +73,7 @@ impl SpawnRequest {
             ip.to_owned()
         };
         env.insert(
-            "JUPYTERHUB_SERVICE_URL".into(),
+            singleuser::SERVICE_URL.into(),
             format!("http://{host}:{port}{}", self.base_url),
         );
         env
