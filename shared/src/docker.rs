@@ -111,6 +111,249 @@ pub fn escape(raw: &str) -> String {
     out
 }
 
+/// A container to create: everything the engine needs, nothing it decides.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    /// `KEY=value` entries.
+    pub env: Vec<String>,
+    pub labels: std::collections::HashMap<String, String>,
+    /// `host:container:mode` binds.
+    pub binds: Vec<String>,
+    /// A container port (TCP) to publish on `host_ip` at a port the engine picks.
+    pub publish: Option<(u16, String)>,
+}
+
+/// What ferrohub reads back about a container.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainerState {
+    pub id: String,
+    pub name: String,
+    pub running: bool,
+    /// Once it stopped.
+    pub exit_code: Option<i64>,
+    pub labels: std::collections::HashMap<String, String>,
+    /// Published TCP ports: (container port, host port).
+    pub ports: Vec<(u16, u16)>,
+    /// Unix seconds; listings give it.
+    pub created: Option<i64>,
+}
+
+/// What ferrohub asks of a container engine: the real one is [`DockerEngine`], and
+/// `FakeEngine` (feature `docker-fake`) stands in for unit tests. Every call is bounded by a
+/// deadline ([`CALL_TIMEOUT`]).
+#[async_trait::async_trait]
+pub trait Engine: Send + Sync {
+    /// The image's labels; `None` when the engine has no such image (nothing is pulled).
+    async fn image_labels(
+        &self,
+        image: &str,
+    ) -> Result<Option<std::collections::HashMap<String, String>>, Call>;
+    /// Create a container (not started); its id.
+    async fn create(&self, spec: &ContainerSpec) -> Result<String, Call>;
+    async fn start(&self, id: &str) -> Result<(), Call>;
+    /// The container's state; `None` when there is no such container.
+    async fn inspect(&self, id: &str) -> Result<Option<ContainerState>, Call>;
+    /// Stop it, waiting `grace` after SIGTERM before SIGKILL; a stopped or absent one is fine.
+    async fn stop(&self, id: &str, grace: Duration) -> Result<(), Call>;
+    /// Remove it, running or not; an absent one is fine.
+    async fn remove(&self, id: &str) -> Result<(), Call>;
+    /// The containers, running or not, that carry every one of `labels`.
+    async fn list(&self, labels: &[(String, String)]) -> Result<Vec<ContainerState>, Call>;
+}
+
+/// The Docker engine, connected at the first call (so a program starts while Docker is down).
+pub struct DockerEngine {
+    host: String,
+    setting: String,
+    docker: tokio::sync::OnceCell<Docker>,
+}
+
+impl DockerEngine {
+    /// The engine at `host` (empty: `DOCKER_HOST`, else the local socket); `setting` names the
+    /// configuration key that sets it, for error messages.
+    pub fn new(host: &str, setting: &str) -> DockerEngine {
+        DockerEngine {
+            host: host.to_owned(),
+            setting: setting.to_owned(),
+            docker: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn docker(&self) -> Result<&Docker, Call> {
+        self.docker
+            .get_or_try_init(|| connect(&self.host, &self.setting))
+            .await
+            .map_err(Call::Transport)
+    }
+}
+
+fn state_of(info: bollard::models::ContainerInspectResponse) -> ContainerState {
+    let state = info.state.unwrap_or_default();
+    let config = info.config.unwrap_or_default();
+    let ports = info
+        .network_settings
+        .and_then(|n| n.ports)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(key, bindings)| {
+            let private = key.strip_suffix("/tcp")?.parse().ok()?;
+            let public = bindings?
+                .into_iter()
+                .find_map(|b| b.host_port?.parse().ok())?;
+            Some((private, public))
+        })
+        .collect();
+    ContainerState {
+        id: info.id.unwrap_or_default(),
+        name: info
+            .name
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_owned(),
+        running: state.running == Some(true),
+        exit_code: state.exit_code,
+        labels: config.labels.unwrap_or_default(),
+        ports,
+        // Read where it is needed (listings carry it as a number).
+        created: None,
+    }
+}
+
+#[async_trait::async_trait]
+impl Engine for DockerEngine {
+    async fn image_labels(
+        &self,
+        image: &str,
+    ) -> Result<Option<std::collections::HashMap<String, String>>, Call> {
+        let docker = self.docker().await?;
+        match bounded(CALL_TIMEOUT, docker.inspect_image(image)).await {
+            Ok(info) => Ok(Some(info.config.and_then(|c| c.labels).unwrap_or_default())),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn create(&self, spec: &ContainerSpec) -> Result<String, Call> {
+        use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+        use bollard::query_parameters::CreateContainerOptionsBuilder;
+        let docker = self.docker().await?;
+        let publish = spec.publish.as_ref().map(|(port, host_ip)| {
+            let key = format!("{port}/tcp");
+            let binding = PortBinding {
+                host_ip: Some(host_ip.clone()),
+                host_port: Some(String::new()),
+            };
+            (key, binding)
+        });
+        let host = HostConfig {
+            binds: Some(spec.binds.clone()),
+            port_bindings: publish.as_ref().map(|(key, binding)| {
+                std::collections::HashMap::from([(key.clone(), Some(vec![binding.clone()]))])
+            }),
+            ..HostConfig::default()
+        };
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            env: Some(spec.env.clone()),
+            labels: Some(spec.labels.clone()),
+            exposed_ports: publish.map(|(key, _)| vec![key]),
+            host_config: Some(host),
+            ..ContainerCreateBody::default()
+        };
+        let options = CreateContainerOptionsBuilder::default()
+            .name(&spec.name)
+            .build();
+        let created = bounded(CALL_TIMEOUT, docker.create_container(Some(options), body)).await?;
+        Ok(created.id)
+    }
+
+    async fn start(&self, id: &str) -> Result<(), Call> {
+        let docker = self.docker().await?;
+        bounded(CALL_TIMEOUT, docker.start_container(id, None)).await
+    }
+
+    async fn inspect(&self, id: &str) -> Result<Option<ContainerState>, Call> {
+        let docker = self.docker().await?;
+        match bounded(CALL_TIMEOUT, docker.inspect_container(id, None)).await {
+            Ok(info) => Ok(Some(state_of(info))),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn stop(&self, id: &str, grace: Duration) -> Result<(), Call> {
+        use bollard::query_parameters::StopContainerOptionsBuilder;
+        let docker = self.docker().await?;
+        let seconds = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
+        let options = StopContainerOptionsBuilder::default().t(seconds).build();
+        match bounded(
+            grace + CALL_TIMEOUT,
+            docker.stop_container(id, Some(options)),
+        )
+        .await
+        {
+            Ok(()) | Err(Call::Docker(304 | 404, _)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn remove(&self, id: &str) -> Result<(), Call> {
+        use bollard::query_parameters::RemoveContainerOptionsBuilder;
+        let docker = self.docker().await?;
+        let options = RemoveContainerOptionsBuilder::default().force(true).build();
+        match bounded(CALL_TIMEOUT, docker.remove_container(id, Some(options))).await {
+            Ok(()) | Err(Call::Docker(404 | 409, _)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list(&self, labels: &[(String, String)]) -> Result<Vec<ContainerState>, Call> {
+        use bollard::query_parameters::ListContainersOptionsBuilder;
+        let docker = self.docker().await?;
+        let filters = std::collections::HashMap::from([(
+            "label".to_owned(),
+            labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>(),
+        )]);
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let listed = bounded(CALL_TIMEOUT, docker.list_containers(Some(options))).await?;
+        Ok(listed
+            .into_iter()
+            .map(|c| ContainerState {
+                id: c.id.unwrap_or_default(),
+                name: c
+                    .names
+                    .and_then(|n| n.into_iter().next())
+                    .unwrap_or_default()
+                    .trim_start_matches('/')
+                    .to_owned(),
+                running: c.state == Some(bollard::models::ContainerSummaryStateEnum::RUNNING),
+                exit_code: None,
+                labels: c.labels.unwrap_or_default(),
+                ports: c
+                    .ports
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|p| Some((p.private_port, p.public_port?)))
+                    .collect(),
+                created: c.created,
+            })
+            .collect())
+    }
+}
+
+#[cfg(feature = "docker-fake")]
+mod fake;
+#[cfg(feature = "docker-fake")]
+pub use fake::FakeEngine;
+
 #[cfg(test)]
 mod tests {
     #[test]

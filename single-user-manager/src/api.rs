@@ -42,6 +42,7 @@ impl From<AppError> for ApiError {
             AppError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "NotFound", m),
             AppError::Busy(m) => ApiError::new(StatusCode::CONFLICT, "Exists", m),
             AppError::Unable(m) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Unable", m),
+            AppError::Unreachable(m) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Unable", m),
         }
     }
 }

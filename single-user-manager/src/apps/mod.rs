@@ -11,15 +11,9 @@ pub mod launch;
 pub mod settings;
 
 use crate::config::ManagerConfig;
-use bollard::models::{ContainerCreateBody, ContainerSummaryStateEnum, HostConfig, PortBinding};
-use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
-    StopContainerOptionsBuilder,
-};
-use bollard::Docker;
 use chrono::{DateTime, Utc};
 use ferrohub_shared::apps::GrantModel;
-use ferrohub_shared::docker::{bounded, Call, CALL_TIMEOUT};
+use ferrohub_shared::docker::{Call, ContainerSpec, ContainerState, DockerEngine, Engine};
 use ferrohub_shared::labels::runinfo;
 use ferrohub_shared::proxy_client::ProxyClient;
 use ferrohub_shared::route_data::{AccessRule, AppRoute, BRIDGE, BRIDGE_TCP};
@@ -32,7 +26,6 @@ use settings::AppSettings;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::OnceCell;
 
 /// Why an app could not be listed, started or stopped; each says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +41,9 @@ pub enum AppError {
     /// Docker, the hub or the proxy failed, or the app did not come up.
     #[error("{0}")]
     Unable(String),
+    /// The container engine cannot be reached at all.
+    #[error("{0}")]
+    Unreachable(String),
 }
 
 /// One grant the user may launch, with its image and, if running, its container.
@@ -99,7 +95,8 @@ struct Inner {
     config: Arc<ManagerConfig>,
     settings: AppSettings,
     http: reqwest::Client,
-    docker: OnceCell<Docker>,
+    /// Where containers run: the Docker engine, or a fake in unit tests.
+    engine: Arc<dyn Engine>,
     proxy: Option<ProxyClient>,
     /// Running containers by url_id.
     running: Mutex<BTreeMap<String, Running>>,
@@ -112,6 +109,20 @@ struct Inner {
 
 impl Apps {
     pub fn new(config: Arc<ManagerConfig>, settings: AppSettings, http: reqwest::Client) -> Apps {
+        let engine = Arc::new(DockerEngine::new(
+            &settings.docker_host,
+            "[Manager] docker_host",
+        ));
+        Apps::with_engine(config, settings, http, engine)
+    }
+
+    /// The same over another engine (a fake in unit tests).
+    pub fn with_engine(
+        config: Arc<ManagerConfig>,
+        settings: AppSettings,
+        http: reqwest::Client,
+        engine: Arc<dyn Engine>,
+    ) -> Apps {
         let proxy = settings
             .proxy
             .as_ref()
@@ -121,7 +132,7 @@ impl Apps {
                 config,
                 settings,
                 http,
-                docker: OnceCell::new(),
+                engine,
                 proxy,
                 running: Mutex::default(),
                 starting: Mutex::default(),
@@ -130,16 +141,8 @@ impl Apps {
         }
     }
 
-    async fn docker(&self) -> Result<&Docker, AppError> {
-        let host = &self.inner.settings.docker_host;
-        self.inner
-            .docker
-            .get_or_try_init(|| async {
-                ferrohub_shared::docker::connect(host, "[Manager] docker_host")
-                    .await
-                    .map_err(AppError::Unable)
-            })
-            .await
+    fn engine(&self) -> &dyn Engine {
+        self.inner.engine.as_ref()
     }
 
     /// The grants the hub says this user holds now (a new or revoked grant is seen at once).
@@ -178,18 +181,12 @@ impl Apps {
 
     /// The image's labels; `None` when the engine has no such image (it is skipped).
     async fn image(&self, name: &str) -> Result<Option<AppImage>, AppError> {
-        let docker = self.docker().await?;
-        match bounded(CALL_TIMEOUT, docker.inspect_image(name)).await {
-            Ok(info) => {
-                let labels = info.config.and_then(|c| c.labels).unwrap_or_default();
-                AppImage::from_labels(name, &labels)
-                    .map(Some)
-                    .map_err(AppError::Unable)
-            }
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(AppError::Unable(format!(
-                "Docker could not inspect {name}: {e}"
-            ))),
+        match self.engine().image_labels(name).await {
+            Ok(Some(labels)) => AppImage::from_labels(name, &labels)
+                .map(Some)
+                .map_err(AppError::Unable),
+            Ok(None) => Ok(None),
+            Err(e) => Err(docker_failed(&format!("inspect {name}"), &e)),
         }
     }
 
@@ -197,8 +194,6 @@ impl Apps {
     /// hub's order, each with its container if one runs.
     pub async fn catalog(&self) -> Result<Vec<Launchable>, AppError> {
         let grants = self.grants().await?;
-        // An engine that cannot be reached is an error to show, not an empty list.
-        self.docker().await?;
         let names: HashSet<&str> = grants.iter().map(|g| g.image.as_str()).collect();
         // Images are inspected concurrently: one slow answer does not hold up the rest.
         let looked_up = futures_util::future::join_all(
@@ -207,6 +202,13 @@ impl Apps {
                 .map(|name| async move { (name.to_owned(), self.image(name).await) }),
         )
         .await;
+        // An engine that cannot be reached is an error to show, not an empty list.
+        if let Some((_, Err(e))) = looked_up
+            .iter()
+            .find(|(_, found)| matches!(found, Err(AppError::Unreachable(_))))
+        {
+            return Err(AppError::Unreachable(e.to_string()));
+        }
         let mut images = HashMap::new();
         for (name, found) in looked_up {
             match found {
@@ -342,9 +344,19 @@ impl Apps {
         };
         let plan =
             launch::plan(&owner, grant, &image, chosen, &url_id).map_err(AppError::BadRequest)?;
-        let docker = self.docker().await?;
-        let container_id = self.create(docker, grant, &plan).await?;
-        let running = match self.bring_up(docker, &container_id, &plan).await {
+        let spec = ContainerSpec {
+            name: plan.name.clone(),
+            image: grant.image.clone(),
+            env: plan.env.clone(),
+            labels: plan.labels.clone(),
+            binds: plan.binds.clone(),
+            publish: Some((plan.port, settings.host_ip.clone())),
+        };
+        let container_id =
+            self.engine().create(&spec).await.map_err(|e| {
+                docker_failed(&format!("create a container from {}", grant.image), &e)
+            })?;
+        let running = match self.bring_up(&container_id, &plan).await {
             Ok(address) => Running {
                 view: ContainerView {
                     name: plan.name.clone(),
@@ -359,12 +371,12 @@ impl Apps {
                 vnc: plan.vnc,
             },
             Err(e) => {
-                self.remove_container(docker, &container_id).await;
+                self.remove_container(&container_id).await;
                 return Err(e);
             }
         };
         if let Err(e) = self.add_routes(proxy, &running).await {
-            self.remove_container(docker, &container_id).await;
+            self.remove_container(&container_id).await;
             return Err(e);
         }
         tracing::info!(
@@ -380,70 +392,37 @@ impl Apps {
         Ok(view)
     }
 
-    async fn create(
-        &self,
-        docker: &Docker,
-        grant: &GrantModel,
-        plan: &Plan,
-    ) -> Result<String, AppError> {
-        let port_key = format!("{}/tcp", plan.port);
-        let host = HostConfig {
-            binds: Some(plan.binds.clone()),
-            port_bindings: Some(HashMap::from([(
-                port_key.clone(),
-                Some(vec![PortBinding {
-                    host_ip: Some(self.inner.settings.host_ip.clone()),
-                    host_port: Some(String::new()),
-                }]),
-            )])),
-            ..HostConfig::default()
-        };
-        let body = ContainerCreateBody {
-            image: Some(grant.image.clone()),
-            env: Some(plan.env.clone()),
-            labels: Some(plan.labels.clone()),
-            exposed_ports: Some(vec![port_key]),
-            host_config: Some(host),
-            ..ContainerCreateBody::default()
-        };
-        let options = CreateContainerOptionsBuilder::default()
-            .name(&plan.name)
-            .build();
-        let created = bounded(CALL_TIMEOUT, docker.create_container(Some(options), body))
-            .await
-            .map_err(|e| docker_failed(&format!("create a container from {}", grant.image), &e))?;
-        Ok(created.id)
-    }
-
     /// Start the container and wait until the app answers; the published address.
-    async fn bring_up(&self, docker: &Docker, id: &str, plan: &Plan) -> Result<String, AppError> {
-        bounded(CALL_TIMEOUT, docker.start_container(id, None))
+    async fn bring_up(&self, id: &str, plan: &Plan) -> Result<String, AppError> {
+        let engine = self.engine();
+        engine
+            .start(id)
             .await
             .map_err(|e| docker_failed("start the container", &e))?;
-        let info = bounded(CALL_TIMEOUT, docker.inspect_container(id, None))
+        let state = engine
+            .inspect(id)
             .await
-            .map_err(|e| docker_failed("inspect the container", &e))?;
-        let host_port = info
-            .network_settings
-            .and_then(|n| n.ports)
-            .and_then(|p| p.get(&format!("{}/tcp", plan.port)).cloned().flatten())
-            .and_then(|b| b.into_iter().find_map(|b| b.host_port))
+            .map_err(|e| docker_failed("inspect the container", &e))?
+            .ok_or_else(|| AppError::Unable("the container vanished as it started".into()))?;
+        let host_port = state
+            .ports
+            .iter()
+            .find(|(private, _)| *private == plan.port)
+            .map(|(_, public)| *public)
             .ok_or_else(|| AppError::Unable("Docker published no port for the app".into()))?;
-        let address = join_host_port(&self.inner.settings.host_ip, &host_port);
+        let address = join_host_port(&self.inner.settings.host_ip, &host_port.to_string());
         let deadline = Instant::now() + self.inner.settings.start_timeout;
         loop {
             if launch::answers(&self.inner.http, &address, &plan.urlpath, plan.vnc).await {
                 return Ok(address);
             }
-            let state = bounded(CALL_TIMEOUT, docker.inspect_container(id, None))
-                .await
-                .ok()
-                .and_then(|i| i.state);
-            if let Some(state) = state.filter(|s| s.running != Some(true)) {
-                return Err(AppError::Unable(format!(
-                    "the app stopped while starting (exit code {})",
-                    state.exit_code.unwrap_or(-1)
-                )));
+            if let Ok(Some(state)) = engine.inspect(id).await {
+                if !state.running {
+                    return Err(AppError::Unable(format!(
+                        "the app stopped while starting (exit code {})",
+                        state.exit_code.unwrap_or(-1)
+                    )));
+                }
             }
             if Instant::now() > deadline {
                 return Err(AppError::Unable(format!(
@@ -514,42 +493,33 @@ impl Apps {
                 }
             }
         }
-        if let Ok(docker) = self.docker().await {
-            let options = StopContainerOptionsBuilder::default().t(5).build();
-            let _ = bounded(
-                CALL_TIMEOUT,
-                docker.stop_container(&app.container_id, Some(options)),
-            )
-            .await;
-            self.remove_container(docker, &app.container_id).await;
+        if let Err(e) = self
+            .engine()
+            .stop(&app.container_id, Duration::from_secs(5))
+            .await
+        {
+            tracing::warn!("could not stop container {}: {e}", short(&app.container_id));
         }
+        self.remove_container(&app.container_id).await;
     }
 
-    async fn remove_container(&self, docker: &Docker, id: &str) {
-        let options = RemoveContainerOptionsBuilder::default().force(true).build();
-        match bounded(CALL_TIMEOUT, docker.remove_container(id, Some(options))).await {
-            Ok(()) | Err(Call::Docker(404 | 409, _)) => {}
-            Err(e) => tracing::error!("could not remove container {}: {e}", short(id)),
+    async fn remove_container(&self, id: &str) {
+        if let Err(e) = self.engine().remove(id).await {
+            tracing::error!("could not remove container {}: {e}", short(id));
         }
     }
 
     /// This user's containers of this realm on the engine, running or not.
-    async fn listed(&self) -> Result<Vec<bollard::models::ContainerSummary>, AppError> {
-        let docker = self.docker().await?;
+    async fn listed(&self) -> Result<Vec<ContainerState>, AppError> {
         let config = &self.inner.config;
-        let filters = HashMap::from([(
-            "label".to_owned(),
-            vec![
-                format!("{}={}", runinfo::REALM, self.inner.settings.realm),
-                format!("{}={}", runinfo::USER, config.user),
-                format!("{}={}", runinfo::SERVER, config.server_name),
-            ],
-        )]);
-        let options = ListContainersOptionsBuilder::default()
-            .all(true)
-            .filters(&filters)
-            .build();
-        bounded(CALL_TIMEOUT, docker.list_containers(Some(options)))
+        let labels = [
+            (runinfo::REALM, self.inner.settings.realm.as_str()),
+            (runinfo::USER, config.user.as_str()),
+            (runinfo::SERVER, config.server_name.as_str()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        self.engine()
+            .list(&labels)
             .await
             .map_err(|e| docker_failed("list the app containers", &e))
     }
@@ -561,8 +531,7 @@ impl Apps {
         let listed = self.listed().await?;
         let mut seen = HashSet::new();
         for c in listed {
-            let labels = c.labels.clone().unwrap_or_default();
-            let Some(url_id) = labels.get(runinfo::URL_ID).cloned() else {
+            let Some(url_id) = c.labels.get(runinfo::URL_ID).cloned() else {
                 continue;
             };
             if self
@@ -575,8 +544,8 @@ impl Apps {
                 seen.insert(url_id);
                 continue;
             }
-            let id = c.id.clone().unwrap_or_default();
-            let running = c.state == Some(ContainerSummaryStateEnum::RUNNING);
+            let id = c.id.clone();
+            let running = c.running;
             let known = self
                 .inner
                 .running
@@ -586,7 +555,7 @@ impl Apps {
             if running {
                 seen.insert(url_id.clone());
                 if !known {
-                    self.adopt(&c, &labels, url_id).await;
+                    self.adopt(&c, url_id).await;
                 }
             } else {
                 // Exited on its own (or left by a crash): its route goes, and so does it.
@@ -599,11 +568,7 @@ impl Apps {
                     .remove(&url_id);
                 match app {
                     Some(app) => self.tear_down(&app).await,
-                    None => {
-                        if let Ok(docker) = self.docker().await {
-                            self.remove_container(docker, &id).await;
-                        }
-                    }
+                    None => self.remove_container(&id).await,
                 }
             }
         }
@@ -624,19 +589,9 @@ impl Apps {
         Ok(())
     }
 
-    async fn adopt(
-        &self,
-        c: &bollard::models::ContainerSummary,
-        labels: &HashMap<String, String>,
-        url_id: String,
-    ) {
-        let id = c.id.clone().unwrap_or_default();
-        let Some(port) = c.ports.as_ref().and_then(|ports| {
-            ports
-                .iter()
-                .find(|p| p.public_port.is_some())
-                .map(|p| (p.private_port, p.public_port.unwrap_or(0)))
-        }) else {
+    async fn adopt(&self, c: &ContainerState, url_id: String) {
+        let (id, labels) = (c.id.clone(), &c.labels);
+        let Some(port) = c.ports.first().copied() else {
             tracing::warn!(container = %short(&id), "an app container without a published port; leaving it");
             return;
         };
@@ -648,12 +603,7 @@ impl Apps {
         let urlpath = labels.get(runinfo::URLPATH).cloned().unwrap_or_default();
         let app = Running {
             view: ContainerView {
-                name: c
-                    .names
-                    .as_ref()
-                    .and_then(|n| n.first())
-                    .map(|n| n.trim_start_matches('/').to_owned())
-                    .unwrap_or_default(),
+                name: c.name.clone(),
                 image_name: image,
                 url_id: url_id.clone(),
                 mapping_id: labels.get(runinfo::MAPPING_ID).cloned().unwrap_or_default(),
@@ -752,7 +702,12 @@ impl Drop for InFlight<'_> {
 }
 
 fn docker_failed(doing: &str, call: &Call) -> AppError {
-    AppError::Unable(format!("Docker could not {doing}: {call}"))
+    match call {
+        Call::Transport(_) => AppError::Unreachable(format!(
+            "Docker could not {doing}: {call}. Your administrator needs to look at the engine."
+        )),
+        _ => AppError::Unable(format!("Docker could not {doing}: {call}")),
+    }
 }
 
 fn short(id: &str) -> &str {
@@ -771,4 +726,139 @@ fn url_escape(segment: &str) -> String {
     url::form_urlencoded::byte_serialize(segment.as_bytes())
         .collect::<String>()
         .replace('+', "%20")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrohub_shared::apps::{Grantee, Policy};
+    use ferrohub_shared::docker::FakeEngine;
+    use ferrohub_shared::secret::Secret;
+
+    /// alice's apps over `engine`, without a proxy.
+    fn apps(engine: Arc<FakeEngine>) -> Apps {
+        let env = crate::config::tests::contract();
+        let config = ManagerConfig::from_env(|k| env.get(k).cloned()).unwrap();
+        let settings = AppSettings::from_env(|_| None).unwrap();
+        Apps::with_engine(Arc::new(config), settings, reqwest::Client::new(), engine)
+    }
+
+    /// A container an earlier manager of `user` started for `url_id`.
+    fn left_behind(id: &str, user: &str, url_id: &str, running: bool) -> ContainerState {
+        let labels = [
+            (runinfo::REALM, "ferrohub"),
+            (runinfo::USER, user),
+            (runinfo::SERVER, ""),
+            (runinfo::URL_ID, url_id),
+            (runinfo::MAPPING_ID, "m1"),
+            (runinfo::IMAGE, "web:1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .chain([(
+            runinfo::URLPATH.to_owned(),
+            format!("/user/{user}/containers/{url_id}"),
+        )])
+        .collect();
+        ContainerState {
+            id: id.into(),
+            name: format!("ferrohub-{user}-{url_id}"),
+            running,
+            exit_code: (!running).then_some(0),
+            labels,
+            ports: vec![(8888, 40999)],
+            created: Some(1_700_000_000),
+        }
+    }
+
+    fn ids(engine: &FakeEngine) -> Vec<String> {
+        engine.containers().into_iter().map(|c| c.id).collect()
+    }
+
+    #[tokio::test]
+    async fn sync_finds_running_apps_again_and_clears_ended_ones() {
+        let engine = Arc::new(FakeEngine::new());
+        engine.add_image("web:1", &[]);
+        engine.add_container(left_behind("c1", "alice", "u1", true));
+        engine.add_container(left_behind("c2", "alice", "u2", false));
+        engine.add_container(left_behind("c3", "bob", "u3", true));
+        let apps = apps(engine.clone());
+
+        apps.sync().await.unwrap();
+        let found = apps.containers();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].url, "/user/alice/containers/u1/");
+        assert_eq!(found[0].mapping_id, "m1");
+        assert_eq!(
+            ids(&engine),
+            ["c1", "c3"],
+            "alice's ended container is removed, bob's is not hers to touch"
+        );
+
+        // It exits on its own: the next check forgets and removes it.
+        engine.exit("c1", 1);
+        apps.sync().await.unwrap();
+        assert!(apps.containers().is_empty());
+        assert_eq!(ids(&engine), ["c3"]);
+
+        // One removed behind the manager's back is forgotten too.
+        engine.add_container(left_behind("c4", "alice", "u4", true));
+        apps.sync().await.unwrap();
+        assert_eq!(apps.containers().len(), 1);
+        engine.vanish("c4");
+        apps.sync().await.unwrap();
+        assert!(apps.containers().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_engine_is_said_so() {
+        let engine = Arc::new(FakeEngine::new());
+        engine.set_unreachable(true);
+        let apps = apps(engine);
+        assert!(matches!(apps.sync().await, Err(AppError::Unreachable(_))));
+        assert!(matches!(
+            apps.image("web:1").await,
+            Err(AppError::Unreachable(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_start_whose_app_ends_early_leaves_no_container() {
+        let engine = Arc::new(FakeEngine::new());
+        engine.add_image("web:1", &[]);
+        engine.exit_on_start(Some(3));
+        let apps = apps(engine.clone());
+        // The proxy is never reached: the start fails before the route.
+        let proxy = ProxyClient::new("http://127.0.0.1:9", Secret::new(String::from("t")));
+        let grant = GrantModel {
+            mapping_id: "m1".into(),
+            application_id: 1,
+            image: "web:1".into(),
+            grantee: Grantee::User("alice".into()),
+            policy: Policy::default(),
+            created: String::new(),
+        };
+        let err = apps
+            .start_claimed(&proxy, &grant, &Configurables::default())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("exit code 3"), "{err}");
+        assert!(engine.containers().is_empty(), "{:?}", engine.containers());
+        assert!(apps.containers().is_empty());
+
+        // An image the engine lacks is the user's to hear about, before anything is made.
+        let gone = GrantModel {
+            image: "gone:1".into(),
+            ..grant
+        };
+        let err = apps
+            .start_claimed(&proxy, &gone, &Configurables::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AppError::BadRequest(_)), "{err}");
+        assert!(matches!(
+            apps.stop("nope").await,
+            Err(AppError::NotFound(_))
+        ));
+    }
 }
