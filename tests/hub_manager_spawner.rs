@@ -8,7 +8,7 @@ use ferrohub_e2e::apps::log_in;
 use ferrohub_e2e::browser::Page;
 use ferrohub_e2e::{admin, http, pid_alive, poll, TestHub};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::time::Duration;
 
 const ADMIN_TOKEN: &str = "setup-token-9c1e5a7b3d2f4e6a";
@@ -96,22 +96,10 @@ async fn the_manager_spawner_runs_ferrohub_manager_under_the_single_user_contrac
     );
 
     // Scripts use hub tokens: the owner's works, bob's and none do not (JupyterHub's JSON).
-    let token_for = |user: &'static str| {
-        let hub = &hub;
-        async move {
-            let (status, body) = hub
-                .api(
-                    Method::POST,
-                    &format!("/users/{user}/tokens"),
-                    ADMIN_TOKEN,
-                    Some(json!({"note": "manager test"})),
-                )
-                .await;
-            assert_eq!(status, 201, "{body}");
-            body["token"].as_str().unwrap().to_owned()
-        }
-    };
-    let (alice_token, bob_token) = (token_for("alice").await, token_for("bob").await);
+    let (alice_token, bob_token) = (
+        admin::token_of(&hub, ADMIN_TOKEN, "alice").await,
+        admin::token_of(&hub, ADMIN_TOKEN, "bob").await,
+    );
     let status_url = format!("{public}/user/alice/api/status");
     let client = http();
     let answer = |token: Option<String>| {

@@ -62,19 +62,6 @@ fn running_containers(realm: &str) -> Vec<String> {
     ids
 }
 
-async fn token_for(hub: &TestHub, user: &str) -> String {
-    let (status, body) = hub
-        .api(
-            Method::POST,
-            &format!("/users/{user}/tokens"),
-            ADMIN_TOKEN,
-            Some(json!({"note": "manager apps test"})),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body["token"].as_str().unwrap().to_owned()
-}
-
 /// A call to alice's manager API with a hub token, as a script would.
 async fn manager_api(
     hub: &TestHub,
@@ -170,7 +157,7 @@ async fn the_manager_starts_routes_and_stops_granted_apps() {
     let page = alice.get(&format!("{public}/user/alice/")).await;
     assert_eq!(page.status, 200, "{:?}", page.hops);
     assert!(page.body.contains("Test web app"), "{}", page.body);
-    let token = token_for(&hub, "alice").await;
+    let token = admin::token_of(&hub, ADMIN_TOKEN, "alice").await;
 
     // Exactly what alice may launch, in simphony-remote's envelope; the gone image skipped.
     let (status, _, listed) = manager_api(&hub, &token, Method::GET, "applications/", None).await;
@@ -238,7 +225,7 @@ async fn the_manager_starts_routes_and_stops_granted_apps() {
         .unwrap()
         .contains("/hub/login?next="));
     // Nor can bob drive alice's manager.
-    let bob_token = token_for(&hub, "bob").await;
+    let bob_token = admin::token_of(&hub, ADMIN_TOKEN, "bob").await;
     let (status, _, _) = manager_api(&hub, &bob_token, Method::GET, "containers/", None).await;
     assert_eq!(status, 403);
 

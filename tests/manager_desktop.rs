@@ -228,16 +228,7 @@ async fn a_desktop_launched_by_the_manager_shows_in_chromium_for_its_owner_only(
         (page_has("return !!document.querySelector('button.start');").await == true).then_some(())
     })
     .await;
-    let (status, token) = hub
-        .api(
-            Method::POST,
-            "/users/alice/tokens",
-            ADMIN_TOKEN,
-            Some(json!({"note": "desktop test"})),
-        )
-        .await;
-    assert_eq!(status, 201, "{token}");
-    let token = token["token"].as_str().unwrap().to_owned();
+    let token = admin::token_of(&hub, ADMIN_TOKEN, "alice").await;
     let api = format!("{public}/user/alice/api/v1");
     let listed: Value = http()
         .get(format!("{api}/applications/{mapping_id}/"))

@@ -4,7 +4,7 @@
 //! `admin` flag is only one way to hold the scopes.
 
 use ferrohub_e2e::apps::log_in;
-use ferrohub_e2e::TestHub;
+use ferrohub_e2e::{admin, TestHub};
 use reqwest::Method;
 use serde_json::json;
 
@@ -31,21 +31,6 @@ async fn a_custom_role_reaches_the_same_servers_in_pages_and_in_the_api() {
         let (status, reply) = hub.api(Method::POST, path, ADMIN_TOKEN, Some(body)).await;
         assert_eq!(status, 201, "{path}: {reply}");
     }
-    let token_of = |user: &'static str| {
-        let hub = &hub;
-        async move {
-            let (status, body) = hub
-                .api(
-                    Method::POST,
-                    &format!("/users/{user}/tokens"),
-                    ADMIN_TOKEN,
-                    Some(json!({"note": "page scopes"})),
-                )
-                .await;
-            assert_eq!(status, 201, "{body}");
-            body["token"].as_str().unwrap().to_owned()
-        }
-    };
     let public = hub.public_url();
     for (who, target, want) in [
         ("op", "ann", 200),
@@ -62,7 +47,7 @@ async fn a_custom_role_reaches_the_same_servers_in_pages_and_in_the_api() {
                 None,
             )
             .await;
-        let token = token_of(who).await;
+        let token = admin::token_of(&hub, ADMIN_TOKEN, who).await;
         let (api, body) = hub
             .api(Method::GET, &format!("/users/{target}"), &token, None)
             .await;

@@ -16,6 +16,20 @@ pub async fn create_user(hub: &TestHub, token: &str, name: &str) {
     assert_eq!(status, 201, "creating {name}: {body}");
 }
 
+/// A new API token of `name`'s, with all of the user's own scopes, as scripts use.
+pub async fn token_of(hub: &TestHub, admin_token: &str, name: &str) -> String {
+    let (status, body) = hub
+        .api(
+            Method::POST,
+            &format!("/users/{name}/tokens"),
+            admin_token,
+            Some(serde_json::json!({"note": "end-to-end test"})),
+        )
+        .await;
+    assert_eq!(status, 201, "a token for {name}: {body}");
+    body["token"].as_str().expect("a token").to_owned()
+}
+
 /// The user's model as an admin sees it (servers with their spawner state).
 pub async fn user(hub: &TestHub, token: &str, name: &str) -> Value {
     let (status, body) = hub
