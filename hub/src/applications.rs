@@ -5,6 +5,7 @@
 use crate::config::HubConfig;
 use crate::store::{Application, Grant, GrantFilter, Store, StoreError};
 use ferrohub_shared::apps::{Grantee, Policy};
+use ferrohub_shared::docker::{DockerEngine, Engine};
 
 /// Why a change to applications or grants was refused.
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +41,7 @@ impl From<StoreError> for AppError {
 }
 
 /// Register `image` as an application. With `verify`, the image must be on the Docker
-/// engine (`[DockerSpawner] docker_host`), as `remoteappdb app create` checks.
+/// engine the managers use (`[Manager] docker_host`), as `remoteappdb app create` checks.
 pub async fn register(
     store: &dyn Store,
     config: &HubConfig,
@@ -54,8 +55,9 @@ pub async fn register(
         )));
     }
     if verify {
-        let host = &config.docker_spawner.docker_host;
-        match crate::spawner::image_labels(host, image).await {
+        // The engine the managers run apps on.
+        let engine = DockerEngine::new(&config.manager.docker_host, "[Manager] docker_host");
+        match engine.image_labels(image).await {
             Ok(Some(_)) => {}
             Ok(None) => return Err(AppError::NoSuchImage(image.to_owned())),
             Err(e) => return Err(AppError::Engine(e.to_string())),

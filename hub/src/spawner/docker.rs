@@ -269,20 +269,6 @@ fn launch(call: &Call, doing: &str) -> SpawnError {
     SpawnError::Launch(format!("Docker could not {doing}: {call}"))
 }
 
-/// The labels of `image` on the engine at `host` (empty: `DOCKER_HOST`, else the local
-/// socket), or `None` when the engine has no such image. Nothing is pulled.
-pub async fn image_labels(
-    host: &str,
-    image: &str,
-) -> Result<Option<HashMap<String, String>>, SpawnError> {
-    let docker = connect(host).await?;
-    match bounded(CALL_TIMEOUT, docker.inspect_image(image)).await {
-        Ok(info) => Ok(Some(info.config.and_then(|c| c.labels).unwrap_or_default())),
-        Err(Call::Docker(404, _)) => Ok(None),
-        Err(e) => Err(launch(&e, &format!("inspect image {image}"))),
-    }
-}
-
 #[async_trait::async_trait]
 impl Spawner for DockerSpawner {
     async fn start(&self, req: &SpawnRequest) -> Result<Started, SpawnError> {

@@ -10,7 +10,7 @@ mod docker;
 mod instant;
 mod local;
 
-pub use docker::{image_labels, DockerSpawner};
+pub use docker::DockerSpawner;
 pub use local::LocalProcessSpawner;
 
 use crate::config::{HubConfig, SpawnerClass};
