@@ -136,7 +136,7 @@ pub async fn list_grants(
     };
     let grantee = match (q.user, q.group) {
         (Some(_), Some(_)) => return Err(bad_request("Filter by user or by group, not both")),
-        (Some(u), None) => Some(Grantee::User(u)),
+        (Some(u), None) => Some(Grantee::User(state.names.normalize(&u))),
         (None, Some(g)) => Some(Grantee::Group(g)),
         (None, None) => None,
     };
