@@ -257,7 +257,7 @@ async fn grants_give_users_and_groups_what_they_may_launch() {
         .await;
     assert_eq!(mapping_ids(&r.body), [via_group.as_str()]);
     let r = hub
-        .call(Method::GET, "/grants?user=ada", &admin, None)
+        .call(Method::GET, "/grants?user=Ada", &admin, None)
         .await;
     assert_eq!(mapping_ids(&r.body), [own.as_str()]);
     assert_error(
