@@ -256,6 +256,36 @@ async fn the_manager_starts_routes_and_stops_granted_apps() {
     .await;
     assert_eq!(status, 404);
 
+    // An app that ends on its own (killed here) loses its route and leaves the listing
+    // within the manager's next checks; its container is removed.
+    let ended = start(&hub, &token, &own_id).await;
+    let (status, _) = app_env(&hub, &alice, &ended).await;
+    assert_eq!(status, 200);
+    let container = running_containers(&realm).pop().expect("its container");
+    docker(&["kill", &container]);
+    poll(
+        Duration::from_secs(20),
+        "the ended app to lose its route",
+        || async {
+            let (_, _, containers) =
+                manager_api(&hub, &token, Method::GET, "containers/", None).await;
+            let (status, _) = app_env(&hub, &alice, &ended).await;
+            (containers["total"] == 0 && status == 404).then_some(())
+        },
+    )
+    .await;
+    let filter = realm_filter(&realm);
+    poll(
+        Duration::from_secs(20),
+        "the ended container to be removed",
+        || async {
+            docker(&["ps", "-aq", "--filter", &filter])
+                .is_empty()
+                .then_some(())
+        },
+    )
+    .await;
+
     // Two apps run; the manager is killed. The hub notices its server is gone and removes
     // the app routes with it; started again, the new manager finds both containers, routes
     // them again and starts nothing.

@@ -57,7 +57,7 @@ pub async fn register(
     if verify {
         // The engine the managers run apps on.
         let engine = DockerEngine::new(&config.manager.docker_host, "[Manager] docker_host");
-        match engine.image_labels(image).await {
+        match engine.image(image).await {
             Ok(Some(_)) => {}
             Ok(None) => return Err(AppError::NoSuchImage(image.to_owned())),
             Err(e) => return Err(AppError::Engine(e.to_string())),

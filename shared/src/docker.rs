@@ -118,11 +118,38 @@ pub struct ContainerSpec {
     pub image: String,
     /// `KEY=value` entries.
     pub env: Vec<String>,
+    /// The command; `None` runs the image's own.
+    pub cmd: Option<Vec<String>>,
     pub labels: std::collections::HashMap<String, String>,
-    /// `host:container:mode` binds.
+    /// `host:container[:mode]` binds (a host path or a volume name).
     pub binds: Vec<String>,
-    /// A container port (TCP) to publish on `host_ip` at a port the engine picks.
-    pub publish: Option<(u16, String)>,
+    /// The container's TCP port the program talks to.
+    pub port: Option<u16>,
+    /// Publish `port` on this host address, at a port the engine picks; `None` publishes
+    /// nothing (the container is reached on its network).
+    pub publish_on: Option<String>,
+    /// The network to join; `None` is the engine's default.
+    pub network: Option<String>,
+    /// Limits: bytes of memory, and billionths of CPUs.
+    pub memory: Option<i64>,
+    pub nano_cpus: Option<i64>,
+}
+
+/// An image on the engine.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImageInfo {
+    pub labels: std::collections::HashMap<String, String>,
+    /// Its default command.
+    pub cmd: Option<Vec<String>>,
+}
+
+/// A published port: the container's, and where the host serves it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Published {
+    pub container: u16,
+    /// As the engine reports it (`0.0.0.0` for every interface).
+    pub host_ip: String,
+    pub host: u16,
 }
 
 /// What ferrohub reads back about a container.
@@ -134,8 +161,14 @@ pub struct ContainerState {
     /// Once it stopped.
     pub exit_code: Option<i64>,
     pub labels: std::collections::HashMap<String, String>,
-    /// Published TCP ports: (container port, host port).
-    pub ports: Vec<(u16, u16)>,
+    /// Published TCP ports.
+    pub ports: Vec<Published>,
+    /// Its address on each network it joined, by network name.
+    pub networks: std::collections::HashMap<String, String>,
+    /// It was killed for using more memory than allowed.
+    pub oom_killed: bool,
+    /// What the engine says went wrong, if anything.
+    pub error: String,
     /// Unix seconds; listings give it.
     pub created: Option<i64>,
 }
@@ -145,11 +178,8 @@ pub struct ContainerState {
 /// deadline ([`CALL_TIMEOUT`]).
 #[async_trait::async_trait]
 pub trait Engine: Send + Sync {
-    /// The image's labels; `None` when the engine has no such image (nothing is pulled).
-    async fn image_labels(
-        &self,
-        image: &str,
-    ) -> Result<Option<std::collections::HashMap<String, String>>, Call>;
+    /// The image; `None` when the engine has no such image (nothing is pulled).
+    async fn image(&self, image: &str) -> Result<Option<ImageInfo>, Call>;
     /// Create a container (not started); its id.
     async fn create(&self, spec: &ContainerSpec) -> Result<String, Call>;
     async fn start(&self, id: &str) -> Result<(), Call>;
@@ -161,6 +191,8 @@ pub trait Engine: Send + Sync {
     async fn remove(&self, id: &str) -> Result<(), Call>;
     /// The containers, running or not, that carry every one of `labels`.
     async fn list(&self, labels: &[(String, String)]) -> Result<Vec<ContainerState>, Call>;
+    /// The last `lines` lines the container wrote (stdout and stderr).
+    async fn logs(&self, id: &str, lines: usize) -> Result<String, Call>;
 }
 
 /// The Docker engine, connected at the first call (so a program starts while Docker is down).
@@ -192,17 +224,27 @@ impl DockerEngine {
 fn state_of(info: bollard::models::ContainerInspectResponse) -> ContainerState {
     let state = info.state.unwrap_or_default();
     let config = info.config.unwrap_or_default();
-    let ports = info
-        .network_settings
-        .and_then(|n| n.ports)
+    let network = info.network_settings.unwrap_or_default();
+    let ports = network
+        .ports
         .unwrap_or_default()
         .into_iter()
         .filter_map(|(key, bindings)| {
-            let private = key.strip_suffix("/tcp")?.parse().ok()?;
-            let public = bindings?
-                .into_iter()
-                .find_map(|b| b.host_port?.parse().ok())?;
-            Some((private, public))
+            let container = key.strip_suffix("/tcp")?.parse().ok()?;
+            let binding = bindings?.into_iter().next()?;
+            Some(Published {
+                container,
+                host_ip: binding.host_ip.unwrap_or_default(),
+                host: binding.host_port?.parse().ok()?,
+            })
+        })
+        .collect();
+    let networks = network
+        .networks
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(name, endpoint)| {
+            Some((name, endpoint.ip_address.filter(|ip| !ip.is_empty())?))
         })
         .collect();
     ContainerState {
@@ -216,6 +258,9 @@ fn state_of(info: bollard::models::ContainerInspectResponse) -> ContainerState {
         exit_code: state.exit_code,
         labels: config.labels.unwrap_or_default(),
         ports,
+        networks,
+        oom_killed: state.oom_killed == Some(true),
+        error: state.error.unwrap_or_default(),
         // Read where it is needed (listings carry it as a number).
         created: None,
     }
@@ -223,13 +268,16 @@ fn state_of(info: bollard::models::ContainerInspectResponse) -> ContainerState {
 
 #[async_trait::async_trait]
 impl Engine for DockerEngine {
-    async fn image_labels(
-        &self,
-        image: &str,
-    ) -> Result<Option<std::collections::HashMap<String, String>>, Call> {
+    async fn image(&self, image: &str) -> Result<Option<ImageInfo>, Call> {
         let docker = self.docker().await?;
         match bounded(CALL_TIMEOUT, docker.inspect_image(image)).await {
-            Ok(info) => Ok(Some(info.config.and_then(|c| c.labels).unwrap_or_default())),
+            Ok(info) => {
+                let config = info.config.unwrap_or_default();
+                Ok(Some(ImageInfo {
+                    labels: config.labels.unwrap_or_default(),
+                    cmd: config.cmd,
+                }))
+            }
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
@@ -239,26 +287,32 @@ impl Engine for DockerEngine {
         use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
         use bollard::query_parameters::CreateContainerOptionsBuilder;
         let docker = self.docker().await?;
-        let publish = spec.publish.as_ref().map(|(port, host_ip)| {
-            let key = format!("{port}/tcp");
-            let binding = PortBinding {
-                host_ip: Some(host_ip.clone()),
-                host_port: Some(String::new()),
-            };
-            (key, binding)
-        });
+        let port_key = spec.port.map(|port| format!("{port}/tcp"));
+        let port_bindings = port_key
+            .as_ref()
+            .zip(spec.publish_on.as_ref())
+            .map(|(key, ip)| {
+                // An empty host port asks the engine for a free one.
+                let binding = PortBinding {
+                    host_ip: Some(ip.clone()),
+                    host_port: Some(String::new()),
+                };
+                std::collections::HashMap::from([(key.clone(), Some(vec![binding]))])
+            });
         let host = HostConfig {
-            binds: Some(spec.binds.clone()),
-            port_bindings: publish.as_ref().map(|(key, binding)| {
-                std::collections::HashMap::from([(key.clone(), Some(vec![binding.clone()]))])
-            }),
+            binds: (!spec.binds.is_empty()).then(|| spec.binds.clone()),
+            port_bindings,
+            network_mode: spec.network.clone(),
+            memory: spec.memory,
+            nano_cpus: spec.nano_cpus,
             ..HostConfig::default()
         };
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
             env: Some(spec.env.clone()),
+            cmd: spec.cmd.clone(),
             labels: Some(spec.labels.clone()),
-            exposed_ports: publish.map(|(key, _)| vec![key]),
+            exposed_ports: port_key.map(|key| vec![key]),
             host_config: Some(host),
             ..ContainerCreateBody::default()
         };
@@ -302,7 +356,11 @@ impl Engine for DockerEngine {
     async fn remove(&self, id: &str) -> Result<(), Call> {
         use bollard::query_parameters::RemoveContainerOptionsBuilder;
         let docker = self.docker().await?;
-        let options = RemoveContainerOptionsBuilder::default().force(true).build();
+        // `v`: its anonymous volumes go with it.
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
         match bounded(CALL_TIMEOUT, docker.remove_container(id, Some(options))).await {
             Ok(()) | Err(Call::Docker(404 | 409, _)) => Ok(()),
             Err(e) => Err(e),
@@ -341,11 +399,38 @@ impl Engine for DockerEngine {
                     .ports
                     .unwrap_or_default()
                     .into_iter()
-                    .filter_map(|p| Some((p.private_port, p.public_port?)))
+                    .filter_map(|p| {
+                        Some(Published {
+                            container: p.private_port,
+                            host_ip: p.ip.unwrap_or_default(),
+                            host: p.public_port?,
+                        })
+                    })
                     .collect(),
                 created: c.created,
+                ..ContainerState::default()
             })
             .collect())
+    }
+
+    async fn logs(&self, id: &str, lines: usize) -> Result<String, Call> {
+        use bollard::query_parameters::LogsOptionsBuilder;
+        use futures_util::StreamExt;
+        let docker = self.docker().await?;
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .tail(&lines.to_string())
+            .build();
+        let chunks = docker
+            .logs(id, Some(options))
+            .take_while(|chunk| std::future::ready(chunk.is_ok()))
+            .filter_map(|chunk| std::future::ready(chunk.ok().map(|c| c.to_string())))
+            .collect::<Vec<_>>();
+        tokio::time::timeout(CALL_TIMEOUT, chunks)
+            .await
+            .map(|c| c.concat())
+            .map_err(|_| Call::TimedOut(CALL_TIMEOUT))
     }
 }
 

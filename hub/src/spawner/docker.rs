@@ -4,22 +4,18 @@
 
 use super::{Exited, SpawnError, SpawnRequest, Spawner, Started};
 use crate::config::{parse_bytes, DockerSpawnerConfig, HubConfig, SpawnerConfig};
-use bollard::models::{ContainerCreateBody, ContainerInspectResponse, HostConfig, PortBinding};
-use bollard::query_parameters::{
-    CreateContainerOptions, LogsOptions, RemoveContainerOptions, StopContainerOptions,
+use ferrohub_shared::docker::{
+    Call, ContainerSpec, ContainerState as Container, DockerEngine, Engine,
 };
-use bollard::Docker;
 use ferrohub_shared::labels;
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::OnceCell;
 
 mod naming;
 
-use ferrohub_shared::docker::{bounded, Call, CALL_TIMEOUT};
 use naming::container_name;
 
 /// What is saved with a container server.
@@ -33,13 +29,22 @@ struct ContainerState {
 pub struct DockerSpawner {
     spawner: SpawnerConfig,
     docker: DockerSpawnerConfig,
-    /// Connected on first use, so a hub whose engine is down still starts (and says why
-    /// when a spawn is attempted); a failed connection is retried at the next call.
-    client: OnceCell<Docker>,
+    /// The engine, connected on first use, so a hub whose engine is down still starts (and
+    /// says why when a spawn is attempted); a failed connection is retried at the next call.
+    engine: Arc<dyn Engine>,
 }
 
 impl DockerSpawner {
     pub fn new(config: &HubConfig) -> Self {
+        let engine = Arc::new(DockerEngine::new(
+            &config.docker_spawner.docker_host,
+            "DockerSpawner.docker_host",
+        ));
+        Self::with_engine(config, engine)
+    }
+
+    /// The same over another engine (a fake in unit tests).
+    pub fn with_engine(config: &HubConfig, engine: Arc<dyn Engine>) -> Self {
         let connect = config.hub_connect_url();
         if matches!(
             connect.host_str(),
@@ -53,16 +58,8 @@ impl DockerSpawner {
         DockerSpawner {
             spawner: config.spawner.clone(),
             docker: config.docker_spawner.clone(),
-            client: OnceCell::new(),
+            engine,
         }
-    }
-
-    /// The engine, connected and with its API version negotiated (older engines refuse
-    /// requests made with a newer version than theirs).
-    async fn client(&self) -> Result<&Docker, SpawnError> {
-        self.client
-            .get_or_try_init(|| connect(&self.docker.docker_host))
-            .await
     }
 
     fn state(value: &Value) -> Result<ContainerState, SpawnError> {
@@ -103,13 +100,15 @@ impl DockerSpawner {
         env.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
     }
 
-    fn container_body(
+    /// The container for `req` from `image` under `name`; `image_cmd` is the image's own
+    /// command.
+    fn container_spec(
         &self,
         req: &SpawnRequest,
+        name: &str,
         image: &str,
         image_cmd: Option<Vec<String>>,
-    ) -> Result<ContainerCreateBody, SpawnError> {
-        let port_key = format!("{}/tcp", self.docker.port);
+    ) -> Result<ContainerSpec, SpawnError> {
         let mut labels: HashMap<String, String> =
             self.docker.extra_labels.clone().into_iter().collect();
         labels.insert(labels::SERVICE.into(), labels::SERVICE_SINGLEUSER.into());
@@ -145,42 +144,28 @@ impl DockerSpawner {
         };
         let nano_cpus =
             (self.spawner.cpu_limit > 0.0).then(|| (self.spawner.cpu_limit * 1e9).round() as i64);
-        let port_bindings = (!self.docker.use_internal_ip).then(|| {
-            // An empty host port asks Docker for a free one.
-            let binding = PortBinding {
-                host_ip: Some(self.docker.host_ip.clone()),
-                host_port: Some(String::new()),
-            };
-            HashMap::from([(port_key.clone(), Some(vec![binding]))])
-        });
-        Ok(ContainerCreateBody {
-            image: Some(image.to_owned()),
-            env: Some(self.environment(req, image)),
+        Ok(ContainerSpec {
+            name: name.to_owned(),
+            image: image.to_owned(),
+            env: self.environment(req, image),
             cmd,
-            labels: Some(labels),
-            exposed_ports: Some(vec![port_key]),
-            host_config: Some(HostConfig {
-                binds: (!binds.is_empty()).then_some(binds),
-                memory,
-                nano_cpus,
-                network_mode: Some(self.docker.network_name.clone()),
-                port_bindings,
-                ..Default::default()
-            }),
-            ..Default::default()
+            labels,
+            binds,
+            port: Some(self.docker.port),
+            publish_on: (!self.docker.use_internal_ip).then(|| self.docker.host_ip.clone()),
+            network: Some(self.docker.network_name.clone()),
+            memory,
+            nano_cpus,
         })
     }
 
     /// Where the hub reaches the started container: the published port on `host_ip`, or the
     /// container's own address on `network_name`.
-    fn address(&self, info: &ContainerInspectResponse) -> Result<String, String> {
-        let network = info.network_settings.as_ref();
+    fn address(&self, container: &Container) -> Result<String, String> {
         if self.docker.use_internal_ip {
-            let ip = network
-                .and_then(|n| n.networks.as_ref())
-                .and_then(|n| n.get(&self.docker.network_name))
-                .and_then(|e| e.ip_address.clone())
-                .filter(|ip| !ip.is_empty())
+            let ip = container
+                .networks
+                .get(&self.docker.network_name)
                 .ok_or_else(|| {
                     format!(
                         "the container has no address on network `{}` (DockerSpawner.network_name)",
@@ -189,78 +174,63 @@ impl DockerSpawner {
                 })?;
             return Ok(format!("http://{ip}:{}", self.docker.port));
         }
-        let port_key = format!("{}/tcp", self.docker.port);
-        let binding = network
-            .and_then(|n| n.ports.as_ref())
-            .and_then(|p| p.get(&port_key).cloned().flatten())
-            .and_then(|b| b.into_iter().next())
-            .ok_or_else(|| format!("Docker published no host port for {port_key}"))?;
-        let port = binding.host_port.unwrap_or_default();
-        let ip = match binding.host_ip.as_deref() {
+        let binding = container
+            .ports
+            .iter()
+            .find(|p| p.container == self.docker.port)
+            .ok_or_else(|| format!("Docker published no host port for {}/tcp", self.docker.port))?;
+        let ip = match binding.host_ip.as_str() {
             // Published on every interface: loopback reaches it from the hub's machine.
-            None | Some("" | "0.0.0.0") => "127.0.0.1".to_owned(),
-            Some("::") => "[::1]".to_owned(),
-            Some(ip) if ip.contains(':') => format!("[{ip}]"),
-            Some(ip) => ip.to_owned(),
+            "" | "0.0.0.0" => "127.0.0.1".to_owned(),
+            "::" => "[::1]".to_owned(),
+            ip if ip.contains(':') => format!("[{ip}]"),
+            ip => ip.to_owned(),
         };
-        Ok(format!("http://{ip}:{port}"))
+        Ok(format!("http://{ip}:{}", binding.host))
     }
 
     /// Remove a container whatever its state; one already gone is fine.
-    async fn remove(&self, docker: &Docker, id: &str) -> Result<(), SpawnError> {
-        let options = RemoveContainerOptions {
-            force: true,
-            v: true,
-            ..Default::default()
-        };
-        match bounded(CALL_TIMEOUT, docker.remove_container(id, Some(options))).await {
-            Ok(()) | Err(Call::Docker(404 | 409, _)) => Ok(()),
-            Err(e) => Err(launch(&e, &format!("remove container {id}"))),
-        }
+    async fn remove(&self, id: &str) -> Result<(), SpawnError> {
+        self.engine
+            .remove(id)
+            .await
+            .map_err(|e| launch(&e, &format!("remove container {id}")))
     }
 
     /// Create and start the container; anything created is removed again on failure.
-    async fn create_and_start(
-        &self,
-        docker: &Docker,
-        name: &str,
-        body: ContainerCreateBody,
-    ) -> Result<(String, String), SpawnError> {
-        let options = CreateContainerOptions {
-            name: Some(name.to_owned()),
-            ..Default::default()
-        };
-        let created = bounded(CALL_TIMEOUT, docker.create_container(Some(options), body))
+    async fn create_and_start(&self, spec: &ContainerSpec) -> Result<(String, String), SpawnError> {
+        let name = &spec.name;
+        let id = self
+            .engine
+            .create(spec)
             .await
             .map_err(|e| launch(&e, &format!("create container {name}")))?;
-        let id = created.id;
         let started = async {
-            bounded(CALL_TIMEOUT, docker.start_container(&id, None))
+            self.engine
+                .start(&id)
                 .await
                 .map_err(|e| launch(&e, &format!("start container {name}")))?;
-            let info = bounded(CALL_TIMEOUT, docker.inspect_container(&id, None))
+            let container = self
+                .engine
+                .inspect(&id)
                 .await
-                .map_err(|e| launch(&e, &format!("inspect container {name}")))?;
-            self.address(&info).map_err(SpawnError::Launch)
+                .map_err(|e| launch(&e, &format!("inspect container {name}")))?
+                .ok_or_else(|| {
+                    SpawnError::Launch(format!("container {name} vanished as it started"))
+                })?;
+            self.address(&container).map_err(SpawnError::Launch)
         }
         .await;
         match started {
             Ok(url) => Ok((id, url)),
             Err(e) => {
-                if let Err(cleanup) = self.remove(docker, &id).await {
+                if let Err(cleanup) = self.remove(&id).await {
                     tracing::error!("could not remove the failed container {name}: {cleanup}");
                 }
                 Err(e)
             }
         }
     }
-}
-
-/// Connect to the engine at `host` (`DockerSpawner.docker_host`).
-async fn connect(host: &str) -> Result<Docker, SpawnError> {
-    ferrohub_shared::docker::connect(host, "DockerSpawner.docker_host")
-        .await
-        .map_err(SpawnError::Launch)
 }
 
 /// A spawn error saying what was being done when a Docker call failed, in words a user can
@@ -273,11 +243,10 @@ fn launch(call: &Call, doing: &str) -> SpawnError {
 impl Spawner for DockerSpawner {
     async fn start(&self, req: &SpawnRequest) -> Result<Started, SpawnError> {
         let image = self.choose_image(&req.user_options)?;
-        let docker = self.client().await?;
         // No pulling (DockerSpawner's pull_policy = "never"): fail fast and say what to do.
-        let image_info = match bounded(CALL_TIMEOUT, docker.inspect_image(&image)).await {
-            Ok(info) => info,
-            Err(Call::Docker(404, _)) => {
+        let image_info = match self.engine.image(&image).await {
+            Ok(Some(info)) => info,
+            Ok(None) => {
                 return Err(SpawnError::Launch(format!(
                     "image {image} is not available on this Docker engine; build or load it first"
                 )))
@@ -287,20 +256,19 @@ impl Spawner for DockerSpawner {
         let name = container_name(&self.docker.name_template, req, &image);
         // A container left under this name (a crash, or `remove = false`) cannot be reused:
         // its API token was revoked when its server stopped.
-        match bounded(CALL_TIMEOUT, docker.inspect_container(&name, None)).await {
-            Ok(old) => {
+        match self.engine.inspect(&name).await {
+            Ok(Some(old)) => {
                 tracing::warn!(
                     "replacing the leftover container {name} for {}",
                     req.display_name()
                 );
-                self.remove(docker, old.id.as_deref().unwrap_or(&name))
-                    .await?;
+                self.remove(&old.id).await?;
             }
-            Err(Call::Docker(404, _)) => {}
+            Ok(None) => {}
             Err(e) => return Err(launch(&e, &format!("look for container {name}"))),
         }
-        let body = self.container_body(req, &image, image_info.config.and_then(|c| c.cmd))?;
-        let (container_id, url) = self.create_and_start(docker, &name, body).await?;
+        let spec = self.container_spec(req, &name, &image, image_info.cmd)?;
+        let (container_id, url) = self.create_and_start(&spec).await?;
         tracing::info!(
             container = %&container_id[..12.min(container_id.len())],
             %url,
@@ -320,22 +288,9 @@ impl Spawner for DockerSpawner {
 
     async fn poll(&self, state: &Value) -> Result<Option<Exited>, SpawnError> {
         let state = Self::state(state)?;
-        let docker = match self.client().await {
-            Ok(docker) => docker,
-            Err(e) => {
-                // Not knowing is not the same as gone: keep the server until the engine answers.
-                tracing::warn!("cannot poll container {}: {e}", state.container_name);
-                return Ok(None);
-            }
-        };
-        let info = match bounded(
-            CALL_TIMEOUT,
-            docker.inspect_container(&state.container_id, None),
-        )
-        .await
-        {
-            Ok(info) => info,
-            Err(Call::Docker(404, _)) => {
+        let container = match self.engine.inspect(&state.container_id).await {
+            Ok(Some(container)) => container,
+            Ok(None) => {
                 return Ok(Some(Exited {
                     code: None,
                     reason: format!(
@@ -345,12 +300,12 @@ impl Spawner for DockerSpawner {
                 }))
             }
             Err(e) => {
+                // Not knowing is not the same as gone: keep the server until the engine answers.
                 tracing::warn!("cannot poll container {}: {e}", state.container_name);
                 return Ok(None);
             }
         };
-        let container = info.state.unwrap_or_default();
-        if container.running == Some(true) {
+        if container.running {
             return Ok(None);
         }
         let code = container.exit_code.and_then(|c| i32::try_from(c).ok());
@@ -358,37 +313,25 @@ impl Spawner for DockerSpawner {
             Some(code) => format!("exited with status {code}"),
             None => "is no longer running".to_owned(),
         };
-        if container.oom_killed == Some(true) {
+        if container.oom_killed {
             reason.push_str(" (OOMKilled: it used more than Spawner.mem_limit)");
         }
-        if let Some(error) = container.error.filter(|e| !e.is_empty()) {
-            reason.push_str(&format!(" ({error})"));
+        if !container.error.is_empty() {
+            reason.push_str(&format!(" ({})", container.error));
         }
         Ok(Some(Exited { code, reason }))
     }
 
     async fn stop(&self, state: &Value) -> Result<(), SpawnError> {
         let state = Self::state(state)?;
-        let docker = self.client().await?;
         let id = &state.container_id;
-        let timeout = self.docker.stop_timeout;
-        let options = StopContainerOptions {
-            t: Some(i32::try_from(timeout).unwrap_or(i32::MAX)),
-            ..Default::default()
-        };
-        let limit = Duration::from_secs(timeout) + CALL_TIMEOUT;
-        match bounded(limit, docker.stop_container(id, Some(options))).await {
-            // 304: already stopped; 404: already gone.
-            Ok(()) | Err(Call::Docker(304 | 404, _)) => {}
-            Err(e) => {
-                return Err(launch(
-                    &e,
-                    &format!("stop container {}", state.container_name),
-                ))
-            }
-        }
+        let grace = Duration::from_secs(self.docker.stop_timeout);
+        self.engine
+            .stop(id, grace)
+            .await
+            .map_err(|e| launch(&e, &format!("stop container {}", state.container_name)))?;
         if self.docker.remove {
-            self.remove(docker, id).await?;
+            self.remove(id).await?;
         }
         tracing::info!("stopped container {}", state.container_name);
         Ok(())
@@ -396,22 +339,7 @@ impl Spawner for DockerSpawner {
 
     async fn recent_output(&self, state: &Value) -> Option<String> {
         let state = Self::state(state).ok()?;
-        let docker = self.client().await.ok()?;
-        let options = LogsOptions {
-            stdout: true,
-            stderr: true,
-            tail: "20".into(),
-            ..Default::default()
-        };
-        let lines = docker
-            .logs(&state.container_id, Some(options))
-            .take_while(|chunk| std::future::ready(chunk.is_ok()))
-            .filter_map(|chunk| std::future::ready(chunk.ok().map(|c| c.to_string())))
-            .collect::<Vec<_>>();
-        let text: String = tokio::time::timeout(Duration::from_secs(10), lines)
-            .await
-            .ok()?
-            .concat();
+        let text = self.engine.logs(&state.container_id, 20).await.ok()?;
         let text = text.trim_end();
         (!text.is_empty()).then(|| text.to_owned())
     }

@@ -3,7 +3,7 @@
 //! behind the program's back, the engine cannot be reached). Named as a fake: it starts
 //! nothing and answers no network request.
 
-use super::{Call, ContainerSpec, ContainerState, Engine};
+use super::{Call, ContainerSpec, ContainerState, Engine, ImageInfo, Published};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -91,8 +91,11 @@ fn no_such(what: &str) -> Call {
 
 #[async_trait::async_trait]
 impl Engine for FakeEngine {
-    async fn image_labels(&self, image: &str) -> Result<Option<HashMap<String, String>>, Call> {
-        Ok(self.reachable()?.images.get(image).cloned())
+    async fn image(&self, image: &str) -> Result<Option<ImageInfo>, Call> {
+        Ok(self.reachable()?.images.get(image).map(|labels| ImageInfo {
+            labels: labels.clone(),
+            cmd: None,
+        }))
     }
 
     async fn create(&self, spec: &ContainerSpec) -> Result<String, Call> {
@@ -106,9 +109,14 @@ impl Engine for FakeEngine {
         state.created += 1;
         let id = format!("fake{:060}", state.created);
         let ports = spec
-            .publish
-            .iter()
-            .map(|(port, _)| (*port, 40000 + state.created as u16))
+            .port
+            .zip(spec.publish_on.clone())
+            .map(|(container, host_ip)| Published {
+                container,
+                host_ip,
+                host: 40000 + state.created as u16,
+            })
+            .into_iter()
             .collect();
         let container = ContainerState {
             id: id.clone(),
@@ -118,6 +126,7 @@ impl Engine for FakeEngine {
             labels: spec.labels.clone(),
             ports,
             created: Some(1_700_000_000),
+            ..ContainerState::default()
         };
         state.containers.insert(id.clone(), container);
         Ok(id)
@@ -133,7 +142,13 @@ impl Engine for FakeEngine {
     }
 
     async fn inspect(&self, id: &str) -> Result<Option<ContainerState>, Call> {
-        Ok(self.reachable()?.containers.get(id).cloned())
+        // By id or by name, as the engine answers.
+        let state = self.reachable()?;
+        Ok(state
+            .containers
+            .values()
+            .find(|c| c.id == id || c.name == id)
+            .cloned())
     }
 
     async fn stop(&self, id: &str, _grace: Duration) -> Result<(), Call> {
@@ -157,5 +172,9 @@ impl Engine for FakeEngine {
             .filter(|c| labels.iter().all(|(k, v)| c.labels.get(k) == Some(v)))
             .cloned()
             .collect())
+    }
+
+    async fn logs(&self, _id: &str, _lines: usize) -> Result<String, Call> {
+        self.reachable().map(|_| String::new())
     }
 }

@@ -181,8 +181,8 @@ impl Apps {
 
     /// The image's labels; `None` when the engine has no such image (it is skipped).
     async fn image(&self, name: &str) -> Result<Option<AppImage>, AppError> {
-        match self.engine().image_labels(name).await {
-            Ok(Some(labels)) => AppImage::from_labels(name, &labels)
+        match self.engine().image(name).await {
+            Ok(Some(info)) => AppImage::from_labels(name, &info.labels)
                 .map(Some)
                 .map_err(AppError::Unable),
             Ok(None) => Ok(None),
@@ -350,7 +350,9 @@ impl Apps {
             env: plan.env.clone(),
             labels: plan.labels.clone(),
             binds: plan.binds.clone(),
-            publish: Some((plan.port, settings.host_ip.clone())),
+            port: Some(plan.port),
+            publish_on: Some(settings.host_ip.clone()),
+            ..ContainerSpec::default()
         };
         let container_id =
             self.engine().create(&spec).await.map_err(|e| {
@@ -407,8 +409,8 @@ impl Apps {
         let host_port = state
             .ports
             .iter()
-            .find(|(private, _)| *private == plan.port)
-            .map(|(_, public)| *public)
+            .find(|p| p.container == plan.port)
+            .map(|p| p.host)
             .ok_or_else(|| AppError::Unable("Docker published no port for the app".into()))?;
         let address = join_host_port(&self.inner.settings.host_ip, &host_port.to_string());
         let deadline = Instant::now() + self.inner.settings.start_timeout;
@@ -591,7 +593,7 @@ impl Apps {
 
     async fn adopt(&self, c: &ContainerState, url_id: String) {
         let (id, labels) = (c.id.clone(), &c.labels);
-        let Some(port) = c.ports.first().copied() else {
+        let Some(port) = c.ports.first().map(|p| (p.container, p.host)) else {
             tracing::warn!(container = %short(&id), "an app container without a published port; leaving it");
             return;
         };
@@ -766,8 +768,13 @@ mod tests {
             running,
             exit_code: (!running).then_some(0),
             labels,
-            ports: vec![(8888, 40999)],
+            ports: vec![ferrohub_shared::docker::Published {
+                container: 8888,
+                host_ip: "127.0.0.1".into(),
+                host: 40999,
+            }],
             created: Some(1_700_000_000),
+            ..ContainerState::default()
         }
     }
 
