@@ -3,6 +3,7 @@
 
 use super::image::AppImage;
 use ferrohub_shared::apps::{GrantModel, VolumeMode};
+use ferrohub_shared::docker::ContainerSpec;
 use ferrohub_shared::labels::runinfo;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -32,18 +33,13 @@ struct StartupData {
     startupdata: String,
 }
 
-/// One container to create: everything Docker needs, nothing it decides.
+/// One app container to create, and how its app is reached.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
-    pub name: String,
-    pub env: Vec<String>,
-    pub labels: HashMap<String, String>,
-    /// `host:container:mode` binds.
-    pub binds: Vec<String>,
-    /// The container port to publish on the host: the app's HTTP port, or a desktop's VNC
-    /// port.
-    pub port: u16,
-    /// Whether the proxy bridges websockets to `port` as raw TCP (a VNC desktop).
+    /// What the engine is asked for. Its `port` is the one published on the host: the
+    /// app's HTTP port, or a desktop's VNC port.
+    pub spec: ContainerSpec,
+    /// Whether the proxy bridges websockets to that port as raw TCP (a VNC desktop).
     pub vnc: bool,
     /// The app's path, without a trailing slash: `/user/alice/containers/URL_ID`.
     pub urlpath: String,
@@ -58,6 +54,8 @@ pub struct Owner<'a> {
     pub realm: &'a str,
     /// Mounted as `/workspace` under `allow_home`.
     pub home: Option<&'a Path>,
+    /// Where the app's port is published.
+    pub host_ip: &'a str,
 }
 
 /// The default screen of a desktop, as simphony-remote's.
@@ -142,11 +140,16 @@ pub fn plan(
         url_id
     );
     Ok(Plan {
-        name,
-        env: env.into_iter().map(|(k, v)| format!("{k}={v}")).collect(),
-        labels,
-        binds,
-        port: image.vnc_port.unwrap_or(image.http_port),
+        spec: ContainerSpec {
+            name,
+            image: grant.image.clone(),
+            env: env.into_iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            labels,
+            binds,
+            port: Some(image.vnc_port.unwrap_or(image.http_port)),
+            publish_on: Some(owner.host_ip.to_owned()),
+            ..ContainerSpec::default()
+        },
         vnc: image.vnc_port.is_some(),
         urlpath,
     })
@@ -241,6 +244,7 @@ mod tests {
             prefix: "/user/ada@lab.example/",
             realm: "ferrohub",
             home,
+            host_ip: "127.0.0.1",
         }
     }
 
@@ -268,15 +272,19 @@ mod tests {
             "USER=ada",
             "URL_ID=u1",
         ] {
-            assert!(p.env.contains(&var.to_owned()), "{var} in {:?}", p.env);
+            assert!(
+                p.spec.env.contains(&var.to_owned()),
+                "{var} in {:?}",
+                p.spec.env
+            );
         }
         assert_eq!(
-            p.labels[runinfo::URLPATH],
+            p.spec.labels[runinfo::URLPATH],
             "/user/ada@lab.example/containers/u1"
         );
-        assert_eq!(p.labels[runinfo::MAPPING_ID], "m1");
-        assert_eq!((p.port, p.vnc), (5900, true));
-        assert_eq!(p.name, "ferrohub-ada_40lab_2Eexample-u1");
+        assert_eq!(p.spec.labels[runinfo::MAPPING_ID], "m1");
+        assert_eq!((p.spec.port, p.vnc), (Some(5900), true));
+        assert_eq!(p.spec.name, "ferrohub-ada_40lab_2Eexample-u1");
         let default = plan(
             &owner(None),
             &grant(Policy::default()),
@@ -285,7 +293,7 @@ mod tests {
             "u2",
         )
         .unwrap();
-        assert!(default.env.contains(&"X11_WIDTH=1024".to_owned()));
+        assert!(default.spec.env.contains(&"X11_WIDTH=1024".to_owned()));
     }
 
     #[test]
@@ -298,7 +306,7 @@ mod tests {
             ..Policy::default()
         });
         let p = plan(&owner(None), &allowed, &desktop(), &startup, "u").unwrap();
-        assert!(p.env.contains(&"STARTUPDATA=/f".to_owned()));
+        assert!(p.spec.env.contains(&"STARTUPDATA=/f".to_owned()));
         for bad in ["big", "10x10", "1280x", "99999x800"] {
             let c = configurables(serde_json::json!({"resolution": {"resolution": bad}}));
             assert!(
@@ -329,13 +337,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            p.binds,
+            p.spec.binds,
             [
                 format!("{}:/workspace:rw", dir.display()),
                 format!("{}:/data:ro", dir.display())
             ]
         );
-        assert_eq!((p.port, p.vnc), (8888, false));
+        assert_eq!((p.spec.port, p.vnc), (Some(8888), false));
         let missing = grant(Policy {
             volume: Some(Volume::parse("/no/such/ferrohub/dir:/data:ro").unwrap()),
             ..Policy::default()

@@ -13,7 +13,7 @@ pub mod settings;
 use crate::config::ManagerConfig;
 use chrono::{DateTime, Utc};
 use ferrohub_shared::apps::GrantModel;
-use ferrohub_shared::docker::{Call, ContainerSpec, ContainerState, DockerEngine, Engine};
+use ferrohub_shared::docker::{Call, ContainerState, DockerEngine, Engine};
 use ferrohub_shared::labels::runinfo;
 use ferrohub_shared::proxy_client::ProxyClient;
 use ferrohub_shared::route_data::{AccessRule, AppRoute, BRIDGE, BRIDGE_TCP};
@@ -341,27 +341,18 @@ impl Apps {
             prefix: &config.prefix,
             realm: &settings.realm,
             home: settings.home.as_deref(),
+            host_ip: &settings.host_ip,
         };
         let plan =
             launch::plan(&owner, grant, &image, chosen, &url_id).map_err(AppError::BadRequest)?;
-        let spec = ContainerSpec {
-            name: plan.name.clone(),
-            image: grant.image.clone(),
-            env: plan.env.clone(),
-            labels: plan.labels.clone(),
-            binds: plan.binds.clone(),
-            port: Some(plan.port),
-            publish_on: Some(settings.host_ip.clone()),
-            ..ContainerSpec::default()
-        };
         let container_id =
-            self.engine().create(&spec).await.map_err(|e| {
+            self.engine().create(&plan.spec).await.map_err(|e| {
                 docker_failed(&format!("create a container from {}", grant.image), &e)
             })?;
         let running = match self.bring_up(&container_id, &plan).await {
             Ok(address) => Running {
                 view: ContainerView {
-                    name: plan.name.clone(),
+                    name: plan.spec.name.clone(),
                     image_name: grant.image.clone(),
                     url_id: url_id.clone(),
                     mapping_id: grant.mapping_id.clone(),
@@ -409,7 +400,7 @@ impl Apps {
         let host_port = state
             .ports
             .iter()
-            .find(|p| p.container == plan.port)
+            .find(|p| Some(p.container) == plan.spec.port)
             .map(|p| p.host)
             .ok_or_else(|| AppError::Unable("Docker published no port for the app".into()))?;
         let address = join_host_port(&self.inner.settings.host_ip, &host_port.to_string());
