@@ -1,7 +1,8 @@
-//! Talking to the Docker engine, for the hub's Docker spawner and the manager alike:
-//! connecting, bounding every call with a deadline so a stuck or absent engine turns into a
-//! readable error instead of a hang, and the name escaping DockerSpawner uses. Behind the
-//! `docker` feature, so the proxy does not build a Docker client.
+//! Talking to the Docker engine, for the hub's Docker spawner and the manager alike: the
+//! [`Engine`] they call (connecting lazily, every call bounded by a deadline so a stuck or
+//! absent engine turns into a readable error instead of a hang), and the name escaping
+//! DockerSpawner uses. Behind the `docker` feature, so the proxy does not build a Docker
+//! client.
 
 use bollard::errors::Error as DockerError;
 use bollard::Docker;
@@ -9,13 +10,13 @@ use std::future::Future;
 use std::time::Duration;
 
 /// How long one ordinary Docker call may take before the request fails.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Connect to the engine at `host` (empty: `DOCKER_HOST`, else the local socket) and
 /// negotiate the API version, since older engines refuse requests made with a newer one.
 /// The error is a sentence naming the engine and what to check; `setting` is the
 /// configuration key that names the engine.
-pub async fn connect(host: &str, setting: &str) -> Result<Docker, String> {
+async fn connect(host: &str, setting: &str) -> Result<Docker, String> {
     let unreachable = |e: String| {
         format!(
             "cannot reach the Docker engine at {}: {e}. Is Docker running, and may ferrohub \
@@ -72,14 +73,14 @@ impl std::fmt::Display for Call {
 
 impl Call {
     /// Whether the engine said there is no such object.
-    pub fn is_not_found(&self) -> bool {
+    fn is_not_found(&self) -> bool {
         matches!(self, Call::Docker(404, _))
     }
 }
 
 /// Run one Docker call with a deadline, so a stuck engine fails the request instead of
 /// hanging it.
-pub async fn bounded<T>(
+async fn bounded<T>(
     limit: Duration,
     call: impl Future<Output = Result<T, DockerError>>,
 ) -> Result<T, Call> {
